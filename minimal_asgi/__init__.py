@@ -1,0 +1,52 @@
+"""minimal_asgi: a small, fast, pure-ASGI web framework you can read.
+
+Start with ``App`` (app.py); a request then flows through middleware.py,
+errors.py, routing.py, dependencies.py and responses.py, in that order.
+"""
+
+from minimal_asgi.app import App
+from minimal_asgi.background import BackgroundTask, BackgroundTasks
+from minimal_asgi.datastructures import URL, FormData, Headers, MutableHeaders, QueryParams, State
+from minimal_asgi.errors import ProblemResponse
+from minimal_asgi.exceptions import ConfigurationError, HTTPException, MinimalASGIError
+from minimal_asgi.middleware import Middleware
+from minimal_asgi.requests import ClientDisconnect, Request
+from minimal_asgi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from minimal_asgi.routing import NoMatchFound, Route, Router
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "URL",
+    "App",
+    "BackgroundTask",
+    "BackgroundTasks",
+    "ClientDisconnect",
+    "ConfigurationError",
+    "FormData",
+    "HTMLResponse",
+    "HTTPException",
+    "Headers",
+    "JSONResponse",
+    "Middleware",
+    "MinimalASGIError",
+    "MutableHeaders",
+    "NoMatchFound",
+    "PlainTextResponse",
+    "ProblemResponse",
+    "QueryParams",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "Route",
+    "Router",
+    "State",
+    "StreamingResponse",
+]

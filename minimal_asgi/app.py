@@ -1,0 +1,260 @@
+"""The application: where a server hands over each connection.
+
+``App`` is the outermost ASGI app. For a ``lifespan`` scope it runs startup and
+shutdown; for ``http`` it passes the request down the stack it built once at
+startup::
+
+    [trace] -> user middleware (outermost first) -> ErrorLayer -> Router -> Route
+
+With no middleware and no tracing, that is just ErrorLayer -> Router: a feature
+adds a layer only when it is switched on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from minimal_asgi.concurrency import as_async
+from minimal_asgi.datastructures import State
+from minimal_asgi.errors import ErrorLayer, ExceptionHandler
+from minimal_asgi.exceptions import ConfigurationError
+from minimal_asgi.hooks import Hooks, hook_name
+from minimal_asgi.middleware import Middleware, build_middleware_stack
+from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
+from minimal_asgi.routing import Route, Router, RouteSettings
+from minimal_asgi.trace import run_traced
+from minimal_asgi.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["App"]
+
+logger = logging.getLogger("minimal_asgi")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Mapping[str, Any] | None]]
+
+
+class App:
+    """A minimal_asgi application.
+
+    ``debug``: show tracebacks in 500 responses (never in production).
+    ``max_body_size``: the largest request body read, in bytes (413 beyond).
+    ``trace``: log the lifecycle of every request (also ``MINIMAL_ASGI_TRACE=1``).
+    ``lifespan``: ``async_context_manager(app)`` run around the app's life.
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        routes: Sequence[Route] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        exception_handlers: Mapping[type[BaseException], Callable[..., Any]] | None = None,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        lifespan: Lifespan | None = None,
+        plugins: Sequence[Any] | None = None,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        redirect_slashes: bool = True,
+        trace: bool | None = None,
+    ) -> None:
+        self.debug = debug
+        self.router = Router(routes, redirect_slashes=redirect_slashes)
+        self.state = State()
+        self.user_middleware: list[Middleware] = list(middleware or [])
+        self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
+        self.hooks = Hooks()
+        self.max_body_size = max_body_size
+        if trace is None:
+            trace = os.environ.get("MINIMAL_ASGI_TRACE", "") not in ("", "0", "false")
+        self.trace = trace
+        self._startup: list[Callable[[], Any]] = []
+        self._shutdown: list[Callable[[], Any]] = []
+        self._lifespan = lifespan
+        self._entry: ASGIApp | None = None
+        for exc_type, handler in (exception_handlers or {}).items():
+            self.add_exception_handler(exc_type, handler)
+        for hook in on_startup or ():
+            self.on_startup(hook)
+        for hook in on_shutdown or ():
+            self.on_shutdown(hook)
+        for plugin in plugins or ():
+            self.install(plugin)
+
+    # -- routes (delegated to the root router) -------------------------------
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> Route:
+        return self.router.add_route(path, endpoint, methods, **kwargs)
+
+    def route(
+        self, path: str, methods: Sequence[str] | None = None, **kwargs: Any
+    ) -> Callable[[F], F]:
+        return self.router.route(path, methods, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.router.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.router.post(path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.router.put(path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.router.patch(path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.router.delete(path, **kwargs)
+
+    def include_router(self, router: Router, *, prefix: str = "") -> None:
+        self.router.include_router(router, prefix=prefix)
+
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        return self.router.url_path_for(name, **params)
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self.router.iter_routes())
+
+    # -- middleware, hooks, handlers ------------------------------------------
+    def add_middleware(self, cls: Any, /, *args: Any, **options: Any) -> None:
+        """Wrap the app in ``cls(app, **options)``; the last one added is outermost."""
+        self._check_open("add middleware")
+        self.user_middleware.insert(0, Middleware(cls, *args, **options))
+
+    def before_request(self, func: F) -> F:
+        self._check_open("add a hook")
+        self.hooks.before.append((hook_name(func), as_async(func)))
+        return func
+
+    def after_request(self, func: F) -> F:
+        self._check_open("add a hook")
+        self.hooks.after.append((hook_name(func), as_async(func)))
+        return func
+
+    def add_exception_handler(
+        self, exc_type: type[BaseException], handler: Callable[..., Any]
+    ) -> None:
+        self._check_open("add an exception handler")
+        if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+            raise ConfigurationError(f"{exc_type!r} is not an exception class")
+        self.exception_handlers[exc_type] = as_async(handler)
+
+    def exception_handler(self, exc_type: type[BaseException]) -> Callable[[F], F]:
+        def register(handler: F) -> F:
+            self.add_exception_handler(exc_type, handler)
+            return handler
+
+        return register
+
+    def on_startup(self, func: F) -> F:
+        """Run ``func`` when the app starts (in registration order)."""
+        self._startup.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Run ``func`` when the app stops (in reverse registration order)."""
+        self._shutdown.append(func)
+        return func
+
+    def install(self, plugin: Any) -> None:
+        """Set up a plugin: any object with a ``setup(app)`` method."""
+        setup = getattr(plugin, "setup", None)
+        if not callable(setup):
+            raise ConfigurationError(f"{plugin!r} is not a plugin: it has no setup(app) method")
+        self._check_open("install a plugin")
+        setup(self)
+
+    def _check_open(self, action: str) -> None:
+        if self._entry is not None:
+            raise ConfigurationError(
+                f"cannot {action} after the app has started serving; do it before startup"
+            )
+
+    # -- assembling (once) -----------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self._entry is not None
+
+    def build(self) -> ASGIApp:
+        """Compile routes and build the middleware stack. Runs once, at startup
+        (or on the first request if the server sends no lifespan events)."""
+        if self._entry is not None:
+            return self._entry
+        settings = RouteSettings(
+            max_body_size=self.max_body_size, hooks=self.hooks, trace=self.trace
+        )
+        self.router.build(settings)
+        inner: ASGIApp = ErrorLayer(self.router, dict(self.exception_handlers), self.debug)
+        stack = build_middleware_stack(inner, self.user_middleware, self.trace)
+        if self.trace:
+            traced_stack = stack
+
+            async def entry(scope: Scope, receive: Receive, send: Send) -> None:
+                await run_traced(traced_stack, scope, receive, send)
+
+            stack = entry
+        self._entry = stack
+        return stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._serve_lifespan(scope, receive, send)
+            return
+        scope["app"] = self
+        entry = self._entry or self.build()
+        await entry(scope, receive, send)
+
+    # -- lifespan ----------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def lifespan_context(self) -> AsyncIterator[Mapping[str, Any]]:
+        """Everything that starts with the app and stops with it, as one context.
+
+        Startup: build the app, enter ``lifespan=``, then the ``on_startup`` hooks
+        in order. Shutdown: the ``on_shutdown`` hooks in reverse order, then exit
+        ``lifespan=``. If startup fails, what already started is unwound.
+        """
+        state: dict[str, Any] = {}
+        async with contextlib.AsyncExitStack() as stack:
+            self.build()
+            if self._lifespan is not None:
+                values = await stack.enter_async_context(self._lifespan(self))
+                if values:
+                    state.update(values)
+            for hook in self._startup:
+                await as_async(hook)()
+            try:
+                yield state
+            finally:
+                for hook in reversed(self._shutdown):
+                    await as_async(hook)()
+
+    async def _serve_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        started = False
+        try:
+            async with self.lifespan_context() as state:
+                if "state" in scope and isinstance(scope["state"], dict):
+                    scope["state"].update(state)
+                started = True
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+                assert message["type"] == "lifespan.shutdown"
+        except BaseException as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            phase = "shutdown" if started else "startup"
+            logger.exception("lifespan %s failed", phase)
+            await send({"type": f"lifespan.{phase}.failed", "message": text})
+            if not isinstance(exc, Exception):
+                raise
+            return
+        await send({"type": "lifespan.shutdown.complete"})

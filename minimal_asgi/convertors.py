@@ -1,0 +1,117 @@
+"""Path parameter converters: ``{name}``, ``{name:int}``, ``{name:float}``,
+``{name:uuid}``, ``{name:path}``.
+
+A converter turns one path segment into a Python value (raising ``ValueError``
+if the segment does not fit, so the router can try another branch) and turns a
+value back into a segment for ``url_path_for``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+__all__ = ["CONVERTORS", "Convertor"]
+
+
+class Convertor:
+    name: ClassVar[str]
+    # Lower is tried first when several parameters could match the same
+    # segment: the narrowest type wins ("12" is an int before it is a str).
+    priority: ClassVar[int]
+
+    def convert(self, segment: str) -> Any:
+        raise NotImplementedError
+
+    def to_string(self, value: Any) -> str:
+        raise NotImplementedError
+
+
+class StringConvertor(Convertor):
+    name, priority = "str", 30
+
+    def convert(self, segment: str) -> str:
+        if not segment:
+            raise ValueError("empty segment")
+        return segment
+
+    def to_string(self, value: Any) -> str:
+        text = str(value)
+        if not text or "/" in text:
+            raise ValueError(
+                f"{text!r} cannot fill a {{...}} segment (empty or contains '/'); "
+                "use a {name:path} parameter for values with slashes"
+            )
+        return quote(text, safe="")
+
+
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class IntegerConvertor(Convertor):
+    name, priority = "int", 10
+
+    def convert(self, segment: str) -> int:
+        # str.isdigit() accepts "²" and Arabic-Indic digits; a URL wants ASCII.
+        if not _DIGITS.fullmatch(segment):
+            raise ValueError(segment)
+        return int(segment)
+
+    def to_string(self, value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{value!r} is not a non-negative int")
+        return str(value)
+
+
+class FloatConvertor(Convertor):
+    name, priority = "float", 12
+
+    def convert(self, segment: str) -> float:
+        if not _DECIMAL.fullmatch(segment):
+            raise ValueError(segment)
+        return float(segment)
+
+    def to_string(self, value: Any) -> str:
+        number = float(value)
+        if number < 0 or not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite non-negative number")
+        text = repr(number)
+        if not _DECIMAL.fullmatch(text):  # 1e-07 and friends
+            text = f"{number:.20f}".rstrip("0")
+            text += "0" if text.endswith(".") else ""
+        return text
+
+
+class UUIDConvertor(Convertor):
+    name, priority = "uuid", 11
+
+    def convert(self, segment: str) -> uuid.UUID:
+        if not _UUID.fullmatch(segment):
+            raise ValueError(segment)
+        return uuid.UUID(segment)
+
+    def to_string(self, value: Any) -> str:
+        return str(uuid.UUID(str(value)))
+
+
+class PathConvertor(Convertor):
+    """Matches the rest of the path, slashes included; only allowed last."""
+
+    name, priority = "path", 40
+
+    def convert(self, segment: str) -> str:
+        return segment
+
+    def to_string(self, value: Any) -> str:
+        return quote(str(value), safe="/")
+
+
+CONVERTORS: dict[str, Convertor] = {
+    c.name: c()
+    for c in (StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor, PathConvertor)
+}

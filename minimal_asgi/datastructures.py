@@ -1,0 +1,344 @@
+"""The small containers a request is made of: headers, query parameters, URLs.
+
+The server hands us raw bytes (``scope["headers"]`` is a list of byte pairs,
+``scope["query_string"]`` is bytes). These classes wrap that raw data and decode
+it only when someone reads it, so a handler that never looks at a header never
+pays for parsing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlencode
+
+__all__ = [
+    "URL",
+    "Address",
+    "FormData",
+    "Headers",
+    "MultiDict",
+    "MutableHeaders",
+    "QueryParams",
+    "State",
+]
+
+
+class Address(NamedTuple):
+    """The client's (host, port), as the server reported it."""
+
+    host: str
+    port: int
+
+
+class MultiDict(Mapping[str, str]):
+    """A read-only mapping where a key may appear more than once.
+
+    ``d[key]`` gives the *last* value (what a form or query string usually means
+    by "the" value); ``d.getlist(key)`` gives every value in order.
+    """
+
+    __slots__ = ("_dict", "_list")
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        self._list: list[tuple[str, str]] = pairs
+        self._dict: dict[str, str] = dict(pairs)
+
+    def getlist(self, key: str) -> list[str]:
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        return list(self._list)
+
+    def __getitem__(self, key: str) -> str:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MultiDict):
+            return sorted(self._list) == sorted(other._list)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._list!r})"
+
+
+class QueryParams(MultiDict):
+    """Query-string parameters; built from the raw ``query_string`` bytes."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, query: bytes | str | Iterable[tuple[str, str]] | Mapping[str, str] = ()
+    ) -> None:
+        if isinstance(query, bytes):
+            query = query.decode("latin-1")
+        if isinstance(query, str):
+            super().__init__(parse_qsl(query, keep_blank_values=True))
+        else:
+            super().__init__(query)
+
+    def __str__(self) -> str:
+        return urlencode(self._list)
+
+
+class FormData(MultiDict):
+    """Fields of a submitted form (``application/x-www-form-urlencoded``)."""
+
+    __slots__ = ()
+
+
+class Headers(Mapping[str, str]):
+    """Request or response headers: case-insensitive, and a name may repeat.
+
+    Backed by the raw ASGI list of ``(name, value)`` byte pairs. Names are
+    lower-cased by ASGI servers already, so look-ups lower-case only the key
+    being asked for. Values are decoded as latin-1, as HTTP/1.1 defines them.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] | None = None,
+        *,
+        raw: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        if raw is not None:
+            self._raw = raw
+        else:
+            self._raw = [
+                (k.lower().encode("latin-1"), v.encode("latin-1"))
+                for k, v in (headers or {}).items()
+            ]
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        return self._raw
+
+    def getlist(self, key: str) -> list[str]:
+        name = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for k, v in self._raw if k == name]
+
+    def __getitem__(self, key: str) -> str:
+        name = key.lower().encode("latin-1")
+        for k, v in self._raw:
+            if k == name:
+                return v.decode("latin-1")
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        name = key.lower().encode("latin-1")
+        return any(k == name for k, _ in self._raw)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(dict.fromkeys(k.decode("latin-1") for k, _ in self._raw))
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return sorted(self._raw) == sorted(other._raw)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.items()!r})"
+
+
+_FORBIDDEN_IN_HEADER = frozenset("\r\n\x00")
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Refuse a header that would let a value smuggle in another header.
+
+    A CR or LF inside a value ends the header line early: whatever follows
+    becomes a header (or a body) the application never meant to send - the
+    classic response-splitting attack. We raise instead of sending it.
+    """
+    if _FORBIDDEN_IN_HEADER.intersection(name) or _FORBIDDEN_IN_HEADER.intersection(value):
+        raise ValueError(
+            f"header {name!r} contains CR, LF or NUL; such a value could split the "
+            "response. Remove line breaks from header values (encode them if needed)."
+        )
+    if not name or any(c in name for c in " \t:()<>@,;\\\"/[]?={}"):
+        raise ValueError(f"{name!r} is not a valid header name")
+
+
+class MutableHeaders(Headers):
+    """Headers a response is still building. Every value written is checked."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        check_header_value(key, value)
+        name = key.lower().encode("latin-1")
+        kept = [(k, v) for k, v in self._raw if k != name]
+        kept.append((name, value.encode("latin-1")))
+        self._raw[:] = kept
+
+    def __delitem__(self, key: str) -> None:
+        name = key.lower().encode("latin-1")
+        if name not in (k for k, _ in self._raw):
+            raise KeyError(key)
+        self._raw[:] = [(k, v) for k, v in self._raw if k != name]
+
+    def append(self, key: str, value: str) -> None:
+        """Add a header even if one of that name exists (e.g. ``set-cookie``)."""
+        check_header_value(key, value)
+        self._raw.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+
+    def setdefault(self, key: str, value: str) -> str:
+        if key in self:
+            return self[key]
+        self[key] = value
+        return value
+
+    def update(self, other: Mapping[str, str]) -> None:
+        for k, v in other.items():
+            self[k] = v
+
+    def add_vary(self, value: str) -> None:
+        """Add a field to ``Vary`` without repeating one already there."""
+        existing = [v.strip() for v in self.get("vary", "").split(",") if v.strip()]
+        if value.lower() not in (v.lower() for v in existing):
+            existing.append(value)
+        self["vary"] = ", ".join(existing)
+
+
+class URL:
+    """A parsed URL. Built from a request's scope or from a string."""
+
+    __slots__ = ("fragment", "hostname", "path", "port", "query", "scheme")
+
+    def __init__(
+        self,
+        scheme: str = "http",
+        hostname: str = "",
+        port: int | None = None,
+        path: str = "/",
+        query: str = "",
+        fragment: str = "",
+    ) -> None:
+        self.scheme = scheme
+        self.hostname = hostname
+        self.port = port
+        self.path = path
+        self.query = query
+        self.fragment = fragment
+
+    @classmethod
+    def from_string(cls, url: str) -> URL:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return cls(
+            scheme=parts.scheme or "http",
+            hostname=parts.hostname or "",
+            port=parts.port,
+            path=parts.path or "/",
+            query=parts.query,
+            fragment=parts.fragment,
+        )
+
+    @classmethod
+    def from_scope(cls, scope: Mapping[str, Any]) -> URL:
+        scheme = scope.get("scheme", "http")
+        server = scope.get("server")
+        host_header = None
+        for k, v in scope.get("headers", ()):
+            if k == b"host":
+                host_header = v.decode("latin-1")
+                break
+        hostname, port = "", None
+        if host_header:
+            hostname, port = _split_host(host_header)
+        elif server:
+            hostname, port = server[0], server[1]
+        default = 443 if scheme in ("https", "wss") else 80
+        if port == default:
+            port = None
+        query = scope.get("query_string", b"").decode("latin-1")
+        return cls(scheme, hostname, port, scope["path"], query)
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
+        return f"{host}:{self.port}" if self.port is not None else host
+
+    def replace(self, **changes: Any) -> URL:
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        return URL(**values)
+
+    def __str__(self) -> str:
+        url = f"{self.scheme}://{self.netloc}{self.path}"
+        if self.query:
+            url += f"?{self.query}"
+        if self.fragment:
+            url += f"#{self.fragment}"
+        return url
+
+    def __repr__(self) -> str:
+        return f"URL({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, URL | str):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+def _split_host(host: str) -> tuple[str, int | None]:
+    if host.startswith("["):  # IPv6 literal: [::1]:8000
+        end = host.find("]")
+        name, rest = host[1:end], host[end + 1 :]
+        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit():
+        return name, int(port)
+    return host, None
+
+
+class State:
+    """An object to hang arbitrary attributes on (``app.state``, ``request.state``)."""
+
+    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
+        self.__dict__.update(values or {})
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"state has no attribute {name!r}; set it first (e.g. in a startup hook "
+            "or middleware)"
+        )
+
+    def __repr__(self) -> str:
+        return f"State({self.__dict__!r})"
+
+
+def encode_query(params: Mapping[str, Any] | Sequence[tuple[str, Any]]) -> str:
+    """Build a query string; a list value becomes a repeated key."""
+    pairs: list[tuple[str, str]] = []
+    items = params.items() if isinstance(params, Mapping) else params
+    for key, value in items:
+        if isinstance(value, list | tuple):
+            pairs.extend((key, str(v)) for v in value)
+        else:
+            pairs.append((key, str(value)))
+    return urlencode(pairs)

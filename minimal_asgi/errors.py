@@ -1,0 +1,115 @@
+"""From exception to response: the error layer.
+
+This layer sits *inside* the user's middleware, right around the router. So a
+404, a 422 or a crash's 500 is turned into a response here and then travels out
+through every middleware like any other response - CORS and request-id headers
+included. Every error body is ``application/problem+json`` (RFC 9457).
+
+Handlers are chosen by the exception's MRO: a handler for ``LookupError``
+catches ``KeyError`` too, unless ``KeyError`` has its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from minimal_asgi.exceptions import HTTPException, problem_details
+from minimal_asgi.requests import Request
+from minimal_asgi.responses import JSONResponse, Response
+from minimal_asgi.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["RESPONSE_STARTED", "ErrorLayer", "ProblemResponse"]
+
+logger = logging.getLogger("minimal_asgi.errors")
+
+ExceptionHandler = Callable[[Request, Any], Awaitable[Response]]
+
+# Responses that can fail half-way (streams, files) set this scope key once their
+# headers are out: after that, an error can no longer become an error response.
+RESPONSE_STARTED = "minimal_asgi.response_started"
+
+
+class ProblemResponse(JSONResponse):
+    """An RFC 9457 problem-details response."""
+
+    media_type = "application/problem+json"
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **members: Any,
+    ) -> None:
+        super().__init__(
+            problem_details(status_code, detail, **members), status_code, headers=headers
+        )
+
+
+async def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    return ProblemResponse(
+        exc.status_code,
+        exc.detail,
+        headers=exc.headers or None,
+        title=exc.title,
+        type=exc.type,
+        **exc.extra,
+    )
+
+
+class ErrorLayer:
+    """Catches what the router and endpoints raise and answers with a problem."""
+
+    def __init__(
+        self, app: ASGIApp, handlers: dict[type[BaseException], ExceptionHandler], debug: bool
+    ) -> None:
+        self.app = app
+        self.handlers = {HTTPException: http_exception_handler, **handlers}
+        self.debug = debug
+        self._cache: dict[type[BaseException], ExceptionHandler | None] = {}
+
+    def handler_for(self, exc_type: type[BaseException]) -> ExceptionHandler | None:
+        try:
+            return self._cache[exc_type]
+        except KeyError:
+            pass
+        handler = next((self.handlers[c] for c in exc_type.__mro__ if c in self.handlers), None)
+        self._cache[exc_type] = handler
+        return handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if scope["type"] != "http" or scope.get(RESPONSE_STARTED):
+                raise  # too late to answer with an error: the server closes the stream
+            handler = self.handler_for(type(exc))
+            request = Request(scope, receive)
+            if handler is None:
+                await self._send_or_raise(self._internal_error(exc), scope, receive, send, exc)
+                raise  # let the server (or the TestClient) see and log the crash
+            response = await handler(request, exc)
+            await self._send_or_raise(response, scope, receive, send, exc)
+
+    @staticmethod
+    async def _send_or_raise(
+        response: Response, scope: Scope, receive: Receive, send: Send, exc: Exception
+    ) -> None:
+        try:
+            await response(scope, receive, send)
+        except Exception:
+            # The response had already started after all (a raw send before the
+            # error): the original exception is the one worth reporting.
+            raise exc from None
+
+    def _internal_error(self, exc: Exception) -> Response:
+        if self.debug:
+            return ProblemResponse(
+                500,
+                f"{type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(exc)).splitlines(),
+            )
+        return ProblemResponse(500, "The server could not complete the request.")

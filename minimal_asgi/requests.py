@@ -1,0 +1,243 @@
+"""The request: a lazy, read-only view of one HTTP request.
+
+The server gives us a ``scope`` dict and a ``receive`` callable. ``Request``
+parses nothing up front: headers, cookies, the query string and the URL are
+decoded the first time they are read, and the body is pulled from ``receive``
+only when the handler awaits it. A handler that reads nothing costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from http.cookies import _unquote
+from typing import Any
+from urllib.parse import parse_qsl
+
+from minimal_asgi.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from minimal_asgi.exceptions import HTTPException
+from minimal_asgi.types import Message, Receive, Scope
+
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "ClientDisconnect", "Request"]
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024  # 1 MiB
+
+
+class ClientDisconnect(Exception):
+    """The client went away before the whole body arrived."""
+
+
+async def _empty_receive() -> Message:
+    raise RuntimeError("this Request was built without a receive channel; it has no body")
+
+
+class Request:
+    """An incoming HTTP request. ``await request.json()`` and friends read the body."""
+
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_form",
+        "_headers",
+        "_json",
+        "_query_params",
+        "_receive",
+        "_stream_consumed",
+        "_url",
+        "max_body_size",
+        "scope",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive = _empty_receive,
+        *,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.max_body_size = max_body_size
+        self._headers: Headers | None = None
+        self._query_params: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._url: URL | None = None
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+        self._form: FormData | None = None
+        self._stream_consumed = False
+
+    # -- what the request line and headers say ------------------------------
+    @property
+    def method(self) -> str:
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        return self.scope["path"]  # type: ignore[no-any-return]
+
+    @property
+    def url(self) -> URL:
+        if self._url is None:
+            self._url = URL.from_scope(self.scope)
+        return self._url
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(raw=self.scope.get("headers", []))
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query_params is None:
+            self._query_params = QueryParams(self.scope.get("query_string", b""))
+        return self._query_params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            self._cookies = parse_cookie_header(
+                "; ".join(self.headers.getlist("cookie"))
+            )
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        client = self.scope.get("client")
+        return Address(client[0], client[1]) if client else None
+
+    @property
+    def state(self) -> State:
+        """Per-request storage shared by middleware, hooks and the endpoint."""
+        state = self.scope.get("state")
+        if not isinstance(state, State):
+            state = State(state if isinstance(state, dict) else None)
+            self.scope["state"] = state
+        return state
+
+    @property
+    def app(self) -> Any:
+        return self.scope.get("app")
+
+    @property
+    def receive(self) -> Receive:
+        return self._receive
+
+    def url_for(self, name: str, /, **path_params: Any) -> str:
+        """The absolute URL of the route called ``name``."""
+        path = self.scope["app"].url_path_for(name, **path_params)
+        return str(self.url.replace(path=path, query="", fragment=""))
+
+    # -- the body ------------------------------------------------------------
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives, enforcing ``max_body_size``.
+
+        The size is checked twice: up front against ``Content-Length`` (so an
+        honest oversized upload is refused before a byte is read) and while
+        reading (so a lying or chunked one is cut off at the limit, without the
+        rest ever being held in memory).
+        """
+        if self._body is not None:
+            yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("the request body was already consumed by stream()")
+        self._stream_consumed = True
+        limit = self.max_body_size
+        if limit is not None:
+            declared = self.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise _too_large(limit)
+        received = 0
+        while True:
+            message = await self._receive()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise _too_large(limit)
+                if chunk:
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+
+    async def body(self) -> bytes:
+        if self._body is None:
+            chunks = [chunk async for chunk in self.stream()]
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        """The body parsed as JSON. Malformed JSON is a 400 problem-details error."""
+        if self._json is _UNSET:
+            body = await self.body()
+            try:
+                self._json = json.loads(body)
+            except (ValueError, RecursionError) as exc:
+                # RecursionError: a body like [[[[...]]]] nested deeper than the
+                # interpreter allows. It is bad input, not a server error.
+                raise HTTPException(400, f"The request body is not valid JSON: {exc}") from None
+        return self._json
+
+    async def form(self) -> FormData:
+        """Fields of an ``application/x-www-form-urlencoded`` body."""
+        if self._form is None:
+            content_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type == "multipart/form-data":
+                raise HTTPException(
+                    415, "multipart/form-data is not supported yet; send urlencoded fields"
+                )
+            body = await self.body()
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise HTTPException(400, "The form body is not valid UTF-8") from None
+            self._form = FormData(parse_qsl(text, keep_blank_values=True))
+        return self._form
+
+    async def is_disconnected(self) -> bool:
+        """Non-blocking check whether the client has gone away (best effort)."""
+        import anyio
+
+        with anyio.move_on_after(0):
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                return True
+        return False
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"
+
+
+_UNSET: Any = object()
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        413,
+        f"The request body is larger than the limit of {limit} bytes "
+        "(App(max_body_size=...) sets it).",
+        headers={"connection": "close"},
+    )
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` request header into a dict (first value of a name wins,
+    as browsers send the most specific cookie first)."""
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        name, sep, value = chunk.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            continue
+        if name not in cookies:
+            cookies[name] = _unquote(value.strip())
+    return cookies

@@ -1,0 +1,459 @@
+"""Responses: how a handler's answer becomes ``http.response.*`` messages.
+
+A response is an ASGI app. Calling it sends exactly two kinds of message: one
+``http.response.start`` (status and headers), then one or more
+``http.response.body`` (the bytes; ``more_body`` says whether more follow).
+Everything else here - JSON encoding, cookies, streaming, files - is about
+building those two messages correctly and safely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import re
+import uuid
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import anyio.to_thread
+
+from minimal_asgi.background import BackgroundTasks
+from minimal_asgi.datastructures import MutableHeaders, check_header_value
+from minimal_asgi.types import Receive, Scope, Send
+
+__all__ = [
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+    "json_dumps",
+]
+
+BackgroundCallable = Callable[[], Any]
+
+
+def _json_default(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, dt.datetime | dt.date | dt.time):
+        return obj.isoformat()
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(
+        f"{type(obj).__name__} is not JSON serialisable; return dicts, lists, strings, "
+        "numbers, dataclasses, datetimes, UUIDs or enums, or build a Response yourself"
+    )
+
+
+# Built once: json.dumps(obj, **options) would construct a new encoder per call.
+# JSONEncoder.encode uses the C accelerator when it is available.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
+)
+_encode = _ENCODER.encode
+
+
+def json_dumps(obj: Any) -> bytes:
+    """Encode ``obj`` as compact UTF-8 JSON (NaN and Infinity are refused)."""
+    return _encode(obj).encode("utf-8")
+
+
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class Response:
+    """A complete response whose body is known up front.
+
+    ``content`` may be ``bytes`` or ``str`` (encoded with ``charset``). Headers
+    are checked as they are set: a value with CR or LF raises ``ValueError``.
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundCallable | BackgroundTasks | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = self.render(content)
+        self.raw_headers = self._initial_headers(headers)
+
+    def render(self, content: Any) -> bytes:
+        if content is None:
+            return b""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        if isinstance(content, bytearray | memoryview):
+            return bytes(content)
+        raise TypeError(
+            f"{type(self).__name__} content must be bytes or str, not "
+            f"{type(content).__name__}; use JSONResponse for data"
+        )
+
+    def _initial_headers(self, headers: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
+        raw: list[tuple[bytes, bytes]] = []
+        has_length = has_type = False
+        if headers:
+            for name, value in headers.items():
+                check_header_value(name, value)
+                key = name.lower()
+                has_length = has_length or key == "content-length"
+                has_type = has_type or key == "content-type"
+                raw.append((key.encode("latin-1"), value.encode("latin-1")))
+        no_body = self.status_code < 200 or self.status_code in _NO_BODY_STATUSES
+        if no_body:
+            self.body = b""
+        elif not has_length and self.body is not None:
+            raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        if self.media_type is not None and not has_type and not no_body:
+            content_type = self.media_type
+            if content_type.startswith("text/") and "charset=" not in content_type:
+                content_type += f"; charset={self.charset}"
+            raw.append((b"content-type", content_type.encode("latin-1")))
+        return raw
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """The headers, editable; changes write through to ``raw_headers``."""
+        return MutableHeaders(raw=self.raw_headers)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        max_age: int | None = None,
+        expires: dt.datetime | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = True,
+        httponly: bool = True,
+        samesite: str | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header. Safe by default: ``HttpOnly`` (no script
+        can read it), ``SameSite=Lax`` (not sent on cross-site POSTs) and
+        ``Secure`` (only over HTTPS; browsers treat http://localhost as secure).
+        Turn these off explicitly, one by one, when you know why."""
+        self.raw_headers.append(
+            (
+                b"set-cookie",
+                format_set_cookie(
+                    key,
+                    value,
+                    max_age=max_age,
+                    expires=expires,
+                    path=path,
+                    domain=domain,
+                    secure=secure,
+                    httponly=httponly,
+                    samesite=samesite,
+                    partitioned=partitioned,
+                ).encode("latin-1"),
+            )
+        )
+
+    def delete_cookie(
+        self,
+        key: str,
+        *,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = True,
+        httponly: bool = True,
+        samesite: str | None = "lax",
+    ) -> None:
+        """Tell the client to forget a cookie. ``path`` and ``domain`` must match
+        the ones it was set with, or the browser keeps the original."""
+        self.set_cookie(
+            key,
+            "",
+            max_age=0,
+            expires=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self.raw_headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": self.body})
+        if self.background is not None:
+            await self.background()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status_code}>"
+
+
+# RFC 6265, section 4.1.1: the characters a cookie name (a token) and a cookie
+# value (cookie-octets) may contain. Anything else must be encoded by the app.
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_COOKIE_VALUE = re.compile(r'^(?:[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*|"[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*")$')  # noqa: E501
+_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+
+
+def format_set_cookie(
+    key: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    expires: dt.datetime | int | None = None,
+    path: str | None = "/",
+    domain: str | None = None,
+    secure: bool = True,
+    httponly: bool = True,
+    samesite: str | None = "lax",
+    partitioned: bool = False,
+) -> str:
+    """One ``Set-Cookie`` header value, checked against RFC 6265."""
+    if not _COOKIE_NAME.match(key):
+        raise ValueError(f"cookie name {key!r} may only contain RFC 6265 token characters")
+    if not _COOKIE_VALUE.match(value):
+        raise ValueError(
+            f"cookie {key!r}: the value contains a space, quote, comma, semicolon, "
+            "backslash or non-ASCII character; percent-encode or base64 it first"
+        )
+    parts = [f"{key}={value}"]
+    if max_age is not None:
+        parts.append(f"Max-Age={int(max_age)}")
+    if expires is not None:
+        if isinstance(expires, int):
+            when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires)
+            if expires <= 0:
+                when = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        else:
+            when = expires.astimezone(dt.UTC)
+        parts.append(f"Expires={format_datetime(when, usegmt=True)}")
+    for attribute, attribute_value in (("Path", path), ("Domain", domain)):
+        if attribute_value is not None:
+            check_header_value("set-cookie", attribute_value)
+            if ";" in attribute_value:
+                raise ValueError(f"cookie {attribute} may not contain ';'")
+            parts.append(f"{attribute}={attribute_value}")
+    if samesite is not None:
+        if samesite.lower() not in _SAMESITE:
+            raise ValueError("samesite must be 'lax', 'strict', 'none' or None")
+        if samesite.lower() == "none" and not secure:
+            raise ValueError("browsers reject SameSite=None without Secure; set secure=True")
+        parts.append(f"SameSite={_SAMESITE[samesite.lower()]}")
+    if secure:
+        parts.append("Secure")
+    if httponly:
+        parts.append("HttpOnly")
+    if partitioned:
+        if not secure:
+            raise ValueError("a partitioned cookie must be Secure")
+        parts.append("Partitioned")
+    return "; ".join(parts)
+
+
+class PlainTextResponse(Response):
+    media_type = "text/plain"
+
+
+class HTMLResponse(Response):
+    media_type = "text/html"
+
+
+class JSONResponse(Response):
+    """Data encoded as JSON. ``content`` may be any JSON-compatible value,
+    a dataclass, a datetime, a UUID or an enum."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json_dumps(content)
+
+
+class RedirectResponse(Response):
+    """Send the client elsewhere. 307 keeps the method and body (a POST stays a
+    POST); use 303 after a form POST to make the browser GET the next page."""
+
+    def __init__(
+        self,
+        url: str,
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundCallable | BackgroundTasks | None = None,
+    ) -> None:
+        super().__init__(b"", status_code=status_code, headers=headers, background=background)
+        # Quote anything that is not already legal in a URL, and nothing else.
+        location = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
+        check_header_value("location", location)
+        self.raw_headers.append((b"location", location.encode("latin-1")))
+
+
+ContentStream = AsyncIterable[str | bytes] | Iterable[str | bytes]
+
+
+class StreamingResponse(Response):
+    """A body sent piece by piece as an iterator produces it.
+
+    ``content`` may be an async iterator or a plain one; a plain iterator is
+    advanced in a worker thread so that a blocking generator (reading a file,
+    a sync database cursor) does not stall the event loop. If the client goes
+    away, iteration stops.
+    """
+
+    def __init__(
+        self,
+        content: ContentStream,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundCallable | BackgroundTasks | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = b""
+        self.content = content
+        self.raw_headers = self._initial_headers(headers)
+
+    def _initial_headers(self, headers: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
+        raw = super()._initial_headers(headers)
+        # The length is unknown: drop the content-length the base class added,
+        # so the server uses chunked encoding (or closes the connection).
+        if headers and any(name.lower() == "content-length" for name in headers):
+            return raw
+        return [(k, v) for k, v in raw if k != b"content-length"]
+
+    async def _chunks(self) -> AsyncIterable[bytes]:
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            async for chunk in content:
+                yield chunk.encode(self.charset) if isinstance(chunk, str) else chunk
+        else:
+            iterator = iter(content)
+            done = object()
+
+            def next_chunk() -> object:
+                return next(iterator, done)
+
+            while True:
+                item = await anyio.to_thread.run_sync(next_chunk)
+                if item is done:
+                    break
+                assert isinstance(item, str | bytes)
+                yield item.encode(self.charset) if isinstance(item, str) else item
+
+    async def _stream(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        async for chunk in self._chunks():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        disconnected = False
+
+        async def watch_disconnect(cancel: anyio.CancelScope) -> None:
+            nonlocal disconnected
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    disconnected = True
+                    cancel.cancel()
+                    return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch_disconnect, group.cancel_scope)
+            await self._stream(send)
+            group.cancel_scope.cancel()
+        if self.background is not None and not disconnected:
+            await self.background()
+
+
+# -- from an endpoint's return value to a response -----------------------------
+# Prebuilt header lists for the common returns: a dict needs no Response object,
+# just the two ASGI messages (see STYLE.md, "create objects only when asked").
+_JSON_TYPE = (b"content-type", b"application/json")
+_TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+_NO_CONTENT: dict[str, Any] = {"type": "http.response.start", "status": 204, "headers": []}
+_EMPTY_BODY: dict[str, Any] = {"type": "http.response.body", "body": b""}
+
+
+def to_response(result: Any) -> Response:
+    """Turn what an endpoint returned into a ``Response`` object."""
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204)
+    if isinstance(result, str):
+        return PlainTextResponse(result)
+    if isinstance(result, dict | list) or (
+        dataclasses.is_dataclass(result) and not isinstance(result, type)
+    ):
+        return JSONResponse(result)
+    if isinstance(result, bytes):
+        return Response(result, media_type="application/octet-stream")
+    raise TypeError(
+        f"an endpoint returned {type(result).__name__}; return a Response, a dict or list "
+        "(JSON), a dataclass (JSON), a str (text), bytes, or None (204)"
+    )
+
+
+async def send_result(result: Any, scope: Scope, receive: Receive, send: Send) -> int:
+    """Send what an endpoint returned, by the shortest path; returns the status."""
+    kind = type(result)
+    if kind is dict or kind is list:
+        body = _encode(result).encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [_JSON_TYPE, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return 200
+    if kind is str:
+        body = result.encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [_TEXT_TYPE, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return 200
+    if result is None:
+        await send(dict(_NO_CONTENT, headers=[]))
+        await send(dict(_EMPTY_BODY))
+        return 204
+    response = to_response(result)
+    await response(scope, receive, send)
+    return response.status_code

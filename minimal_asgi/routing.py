@@ -1,0 +1,549 @@
+"""Routing: from a path and a method to the one endpoint that handles them.
+
+Routes are registered as patterns (``/items/{item_id:int}``) and compiled once,
+when the app starts, into
+
+1. a dict of fully static paths (``/health``) - one look-up, and
+2. a segment tree for the rest: each node has static children (a dict), typed
+   parameter children, and optionally a ``{name:path}`` catch-all.
+
+Matching walks the tree one segment at a time, so its cost grows with the
+*depth* of the path, not with the number of routes (a linear scan over regexes,
+as Starlette does, grows with both; docs/03-routing.md measures the two).
+Static segments are tried before parameters, and narrow parameter types before
+wide ones; if a branch leads nowhere, the walk backtracks to the next candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from minimal_asgi.convertors import CONVERTORS, Convertor
+from minimal_asgi.dependencies import CallPlan, build_call_plan, describe_callable
+from minimal_asgi.exceptions import ConfigurationError, HTTPException
+from minimal_asgi.hooks import Hooks, hook_name
+from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
+from minimal_asgi.responses import RedirectResponse, Response, send_result, to_response
+from minimal_asgi.trace import current_trace
+from minimal_asgi.types import Message, Receive, Scope, Send
+
+__all__ = ["NoMatchFound", "Route", "Router"]
+
+Endpoint = Callable[..., Any]
+F = TypeVar("F", bound=Endpoint)
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+
+
+class NoMatchFound(LookupError):
+    """``url_path_for`` found no route with that name and those parameters."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Param:
+    name: str
+    convertor: Convertor
+
+
+Segment = str | _Param
+
+
+def compile_path(path: str) -> list[Segment]:
+    """``/items/{id:int}`` -> ``["items", _Param("id", int)]``. Raises on bad patterns."""
+    if not path.startswith("/"):
+        raise ConfigurationError(f"route path {path!r} must start with '/'")
+    segments: list[Segment] = []
+    seen: set[str] = set()
+    parts = path[1:].split("/")
+    for position, part in enumerate(parts):
+        if part.startswith("{") and part.endswith("}"):
+            name, _, kind = part[1:-1].partition(":")
+            kind = kind or "str"
+            if not name.isidentifier():
+                raise ConfigurationError(f"{path!r}: {name!r} is not a valid parameter name")
+            if name in seen:
+                raise ConfigurationError(f"{path!r}: parameter {name!r} appears twice")
+            if kind not in CONVERTORS:
+                raise ConfigurationError(
+                    f"{path!r}: unknown converter {kind!r}; use one of {sorted(CONVERTORS)}"
+                )
+            if kind == "path" and position != len(parts) - 1:
+                raise ConfigurationError(f"{path!r}: a {{name:path}} parameter must come last")
+            seen.add(name)
+            segments.append(_Param(name, CONVERTORS[kind]))
+        elif "{" in part or "}" in part:
+            raise ConfigurationError(
+                f"{path!r}: a parameter must fill a whole segment, like /items/{{id}}"
+            )
+        else:
+            segments.append(part)
+    return segments
+
+
+@dataclass(slots=True)
+class RouteSettings:
+    """What the app tells each route when it starts: limits and hooks."""
+
+    max_body_size: int | None = DEFAULT_MAX_BODY_SIZE
+    hooks: Hooks = field(default_factory=Hooks)
+    trace: bool = False
+
+
+class Route:
+    """One endpoint at one path, for a set of methods.
+
+    A route is an ASGI app too: ``handle`` runs the endpoint for a request the
+    router has already matched, with the converted path values.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Endpoint,
+        *,
+        methods: Sequence[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.methods = frozenset(m.upper() for m in (methods or ["GET"]))
+        unknown = self.methods - set(HTTP_METHODS)
+        if unknown:
+            raise ConfigurationError(f"route {path}: unknown HTTP method(s) {sorted(unknown)}")
+        self.name = name if name is not None else getattr(endpoint, "__name__", None)
+        self.include_in_schema = include_in_schema
+        self.options = dict(options or {})
+        self.segments = compile_path(path)
+        self.param_names = [s.name for s in self.segments if isinstance(s, _Param)]
+        self.plan: CallPlan | None = None
+        self.handle: Callable[[Scope, Receive, Send, Sequence[Any]], Any] = self._not_prepared
+
+    @property
+    def pattern_key(self) -> str:
+        """The path with parameter names erased: two routes with the same key and
+        a shared method can never both be reached."""
+        return "/" + "/".join(
+            f"{{:{s.convertor.name}}}" if isinstance(s, _Param) else s for s in self.segments
+        )
+
+    def describe(self) -> str:
+        return describe_callable(self.endpoint)
+
+    async def _not_prepared(self, scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+        raise RuntimeError("route used before its router was built; call router.build()")
+
+    def prepare(self, settings: RouteSettings) -> None:
+        """Build the call plan and pick the handler for these settings (startup)."""
+        self.plan = build_call_plan(self.endpoint, self.param_names)
+        if settings.trace:
+            self.handle = self._make_traced_handler(self.plan, settings)
+        elif settings.hooks:
+            self.handle = self._make_hooked_handler(self.plan, settings)
+        else:
+            self.handle = self._make_plain_handler(self.plan, settings)
+
+    @staticmethod
+    def _make_plain_handler(plan: CallPlan, settings: RouteSettings) -> Any:
+        invoke, limit = plan.invoke, settings.max_body_size
+        if plan.needs_request:
+
+            async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+                request = Request(scope, receive, max_body_size=limit)
+                await send_result(await invoke(request, values), scope, receive, send)
+        else:
+
+            async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+                await send_result(await invoke(None, values), scope, receive, send)
+
+        return handle
+
+    @staticmethod
+    def _make_hooked_handler(plan: CallPlan, settings: RouteSettings) -> Any:
+        invoke, limit = plan.invoke, settings.max_body_size
+        before = [hook for _, hook in settings.hooks.before]
+        after = [hook for _, hook in settings.hooks.after]
+
+        async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+            request = Request(scope, receive, max_body_size=limit)
+            response: Response | None = None
+            for hook in before:
+                response = await hook(request)
+                if response is not None:
+                    break
+            if response is None:
+                response = to_response(await invoke(request, values))
+            for after_hook in after:
+                response = await after_hook(request, response) or response
+            await response(scope, receive, send)
+
+        return handle
+
+    def _make_traced_handler(self, plan: CallPlan, settings: RouteSettings) -> Any:
+        invoke, limit = plan.invoke, settings.max_body_size
+        before, after = settings.hooks.before, settings.hooks.after
+        endpoint_name = hook_name(self.endpoint)
+
+        async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+            trace = current_trace.get()
+            assert trace is not None
+            request = Request(scope, receive, max_body_size=limit)
+            response: Response | None = None
+            for name, hook in before:
+                span = trace.enter(f"before_request {name}")
+                response = await hook(request)
+                trace.exit(span, f"before_request {name}"
+                           + (" -> short-circuit" if response is not None else ""))
+                if response is not None:
+                    break
+            if response is None:
+                span = trace.enter(f"endpoint {endpoint_name}")
+                response = to_response(await invoke(request, values))
+                trace.exit(span)
+            for name, after_hook in after:
+                span = trace.enter(f"after_request {name}")
+                response = await after_hook(request, response) or response
+                trace.exit(span)
+            span = trace.enter(f"response {response.status_code}")
+            await response(scope, receive, send)
+            trace.exit(span)
+
+        return handle
+
+    def url_path(self, **params: Any) -> str:
+        if set(params) != set(self.param_names):
+            raise NoMatchFound(
+                f"route {self.name!r} ({self.path}) takes parameters {self.param_names}, "
+                f"got {sorted(params)}"
+            )
+        parts = []
+        for segment in self.segments:
+            if isinstance(segment, _Param):
+                try:
+                    parts.append(segment.convertor.to_string(params[segment.name]))
+                except (ValueError, TypeError) as exc:
+                    raise NoMatchFound(
+                        f"route {self.name!r}: bad value for {segment.name!r}: {exc}"
+                    ) from None
+            else:
+                parts.append(segment)
+        return "/" + "/".join(parts)
+
+    def __repr__(self) -> str:
+        return f"Route({self.path!r}, {self.name!r}, methods={sorted(self.methods)})"
+
+
+class _Node:
+    """One segment position in the route tree."""
+
+    __slots__ = ("catch_all", "handlers", "params", "static")
+
+    def __init__(self) -> None:
+        self.static: dict[str, _Node] = {}
+        self.params: list[tuple[Convertor, _Node]] = []
+        self.catch_all: _Node | None = None
+        self.handlers: dict[str, Route] = {}
+
+    def child(self, segment: Segment) -> _Node:
+        if isinstance(segment, str):
+            return self.static.setdefault(segment, _Node())
+        if segment.convertor.name == "path":
+            if self.catch_all is None:
+                self.catch_all = _Node()
+            return self.catch_all
+        for convertor, node in self.params:
+            if convertor is segment.convertor:
+                return node
+        node = _Node()
+        self.params.append((segment.convertor, node))
+        self.params.sort(key=lambda item: item[0].priority)
+        return node
+
+
+def _allowed(handlers: dict[str, Route]) -> set[str]:
+    methods = set(handlers)
+    if "GET" in methods:
+        methods.add("HEAD")
+    methods.add("OPTIONS")
+    return methods
+
+
+class Router:
+    """A collection of routes; also an ASGI app that dispatches to them.
+
+    Routers nest: ``include_router(v1, prefix="/v1")`` adds every route of
+    ``v1`` (including routes added to it later, until the app starts) under
+    ``/v1``. The tree is built once, by ``build()``, when the app starts.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[Route] | None = None,
+        *,
+        redirect_slashes: bool = True,
+    ) -> None:
+        self.routes: list[Route] = list(routes or [])
+        self.redirect_slashes = redirect_slashes
+        self._included: list[tuple[str, Router]] = []
+        self._static: dict[str, dict[str, Route]] = {}
+        self._root = _Node()
+        self._by_name: dict[str, list[Route]] = {}
+        self._built = False
+
+    # -- registering ---------------------------------------------------------
+    def add_route(
+        self,
+        path: str,
+        endpoint: Endpoint,
+        methods: Sequence[str] | None = None,
+        *,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        **options: Any,
+    ) -> Route:
+        self._check_open()
+        route = Route(
+            path,
+            endpoint,
+            methods=methods,
+            name=name,
+            include_in_schema=include_in_schema,
+            options=options,
+        )
+        self.routes.append(route)
+        return route
+
+    def route(
+        self, path: str, methods: Sequence[str] | None = None, **kwargs: Any
+    ) -> Callable[[F], F]:
+        def register(endpoint: F) -> F:
+            self.add_route(path, endpoint, methods, **kwargs)
+            return endpoint
+
+        return register
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.route(path, ["GET"], **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.route(path, ["POST"], **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.route(path, ["PUT"], **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.route(path, ["PATCH"], **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        return self.route(path, ["DELETE"], **kwargs)
+
+    def include_router(self, router: Router, *, prefix: str = "") -> None:
+        self._check_open()
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ConfigurationError(
+                f"prefix {prefix!r} must start with '/' and not end with one, like '/v1'"
+            )
+        if router is self:
+            raise ConfigurationError("a router cannot include itself")
+        self._included.append((prefix, router))
+
+    def _check_open(self) -> None:
+        if self._built:
+            raise ConfigurationError(
+                "routes cannot be added after the app has started; register them at import "
+                "time or in the app factory"
+            )
+
+    def iter_routes(self, prefix: str = "") -> Iterator[Route]:
+        """Every route, with included routers flattened under their prefixes."""
+        for route in self.routes:
+            if not prefix:
+                yield route
+                continue
+            path = prefix + route.path if route.path != "/" else prefix
+            yield _copy_route(route, path)
+        for sub_prefix, router in self._included:
+            yield from router.iter_routes(prefix + sub_prefix)
+
+    # -- building (once, at startup) ----------------------------------------
+    def build(self, settings: RouteSettings | None = None) -> None:
+        """Compile every route into the static dict and the tree. Raises
+        ``ConfigurationError`` if two routes would shadow each other."""
+        if self._built:
+            return
+        settings = settings or RouteSettings()
+        seen: dict[tuple[str, str], Route] = {}
+        static: dict[str, dict[str, Route]] = {}
+        root = _Node()
+        by_name: dict[str, list[Route]] = {}
+        routes = list(self.iter_routes())
+        for route in routes:
+            for method in route.methods:
+                key = (method, route.pattern_key)
+                if key in seen:
+                    raise ConfigurationError(
+                        f"route {method} {route.path} is declared twice: "
+                        f"{seen[key].describe()} and {route.describe()}"
+                    )
+                seen[key] = route
+            route.prepare(settings)
+            if route.name:
+                by_name.setdefault(route.name, []).append(route)
+            if not route.param_names:
+                handlers = static.setdefault(route.path, {})
+            else:
+                node = root
+                for segment in route.segments:
+                    node = node.child(segment)
+                handlers = node.handlers
+            for method in route.methods:
+                handlers[method] = route
+        self.routes_built = routes
+        self._static, self._root, self._by_name = static, root, by_name
+        self._built = True
+
+    # -- matching (per request) ---------------------------------------------
+    def match(self, path: str, method: str) -> tuple[Route | None, Sequence[Any], set[str]]:
+        """Find the route for ``method`` at ``path``.
+
+        Returns ``(route, values, allowed)``: the route and its converted path
+        values, or ``None`` and the set of methods the path does allow (empty:
+        no route has this path at all -> 404; otherwise -> 405).
+        """
+        allowed: set[str] = set()
+        handlers = self._static.get(path)
+        if handlers is not None:
+            route = handlers.get(method)
+            if route is None and method == "HEAD":
+                route = handlers.get("GET")
+            if route is not None:
+                return route, (), allowed
+            allowed |= _allowed(handlers)
+
+        segments = path[1:].split("/")
+        count = len(segments)
+        # Depth-first walk with an explicit stack (no recursion): each entry is
+        # (node, index of the next segment, values converted so far). Children
+        # are pushed narrowest-last so they are popped - tried - first.
+        stack: list[tuple[_Node, int, tuple[Any, ...]]] = [(self._root, 0, ())]
+        while stack:
+            node, index, values = stack.pop()
+            if index == count:
+                if node.handlers:
+                    route = node.handlers.get(method)
+                    if route is None and method == "HEAD":
+                        route = node.handlers.get("GET")
+                    if route is not None:
+                        return route, values, allowed
+                    allowed |= _allowed(node.handlers)
+                continue
+            if node.catch_all is not None:
+                stack.append((node.catch_all, count, (*values, "/".join(segments[index:]))))
+            segment = segments[index]
+            for convertor, child in reversed(node.params):
+                try:
+                    value = convertor.convert(segment)
+                except ValueError:
+                    continue
+                stack.append((child, index + 1, (*values, value)))
+            static_child = node.static.get(segment)
+            if static_child is not None:
+                stack.append((static_child, index + 1, values))
+        return None, (), allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._built:
+            self.build()
+        path = scope["path"]
+        root_path = scope.get("root_path")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :] or "/"
+        method = scope["method"] if scope["type"] == "http" else "GET"
+        route, values, allowed = self.match(path, method)
+        trace = current_trace.get()
+        if route is None:
+            if trace is not None:
+                span = trace.enter(f"router no match for {method} {path}")
+                trace.exit(span)
+            await self._no_match(scope, receive, send, path, method, allowed)
+            return
+        scope["route"] = route
+        scope["path_params"] = dict(zip(route.param_names, values, strict=True))
+        if trace is not None:
+            span = trace.enter(f"router matched {route.path} -> {route.name}")
+        if method == "HEAD" and "HEAD" not in route.methods:
+            send = _without_body(send)
+        try:
+            await route.handle(scope, receive, send, values)
+        finally:
+            if trace is not None:
+                trace.exit(span)
+
+    async def _no_match(
+        self, scope: Scope, receive: Receive, send: Send, path: str, method: str, allowed: set[str]
+    ) -> None:
+        if allowed:
+            allow = ", ".join(sorted(allowed))
+            if method == "OPTIONS":
+                # Nothing handles OPTIONS here: say which methods exist (RFC 9110, 9.3.7).
+                response = Response(status_code=204, headers={"allow": allow})
+                await response(scope, receive, send)
+                return
+            raise HTTPException(
+                405, f"{method} is not allowed on {path}; allowed: {allow}", {"allow": allow}
+            )
+        if self.redirect_slashes and path != "/":
+            other = path[:-1] if path.endswith("/") else path + "/"
+            route, _, other_allowed = self.match(other, method)
+            if route is not None or other_allowed:
+                query = scope.get("query_string", b"").decode("latin-1")
+                root_path = scope.get("root_path", "")
+                target = root_path + other + (f"?{query}" if query else "")
+                await RedirectResponse(target, status_code=307)(scope, receive, send)
+                return
+        raise HTTPException(404, f"No route matches {method} {path}")
+
+    # -- reversing -----------------------------------------------------------
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route called ``name``, with ``params`` filled in."""
+        routes = self._by_name.get(name) if self._built else [
+            r for r in self.iter_routes() if r.name == name
+        ]
+        if not routes:
+            raise NoMatchFound(f"no route is named {name!r}")
+        errors = []
+        for route in routes:
+            try:
+                return route.url_path(**params)
+            except NoMatchFound as exc:
+                errors.append(str(exc))
+        raise NoMatchFound("; ".join(errors))
+
+
+def _copy_route(route: Route, path: str) -> Route:
+    copy = Route(
+        path,
+        route.endpoint,
+        methods=sorted(route.methods),
+        name=route.name,
+        include_in_schema=route.include_in_schema,
+        options=route.options,
+    )
+    return copy
+
+
+def _without_body(send: Send) -> Send:
+    """For HEAD served by a GET endpoint: same status and headers, no body."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b""}
+        await send(message)
+
+    return send_head
+

@@ -1,0 +1,490 @@
+"""An in-process test client that speaks ASGI itself.
+
+No sockets: the client builds the ``scope`` a server would build, feeds the
+request body through ``receive`` and collects what the app ``send``s. Reading
+this module is a fair way to learn what a server does for an app.
+
+``TestClient`` is synchronous (it runs the app on an event loop in a helper
+thread); ``AsyncTestClient`` runs on the caller's loop, for ``async def`` tests
+and concurrent requests. Both run the app's lifespan: inside ``with`` /
+``async with``, or - if used without - before the first request, with shutdown
+on ``close()`` / ``aclose()``. So no test silently skips startup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json as jsonlib
+import math
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
+
+import anyio
+import anyio.abc
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from minimal_asgi.datastructures import Headers, encode_query
+from minimal_asgi.types import ASGIApp, Message
+
+__all__ = ["AsyncTestClient", "TestClient", "TestResponse"]
+
+# Hosts a browser treats as a secure context even over plain http (so it sends
+# Secure cookies to them). Our cookies are Secure by default; tests use these.
+_TRUSTED_HOSTS = frozenset({"testserver", "localhost", "127.0.0.1", "::1"})
+_MAX_REDIRECTS = 20
+
+
+class TestResponse:
+    """What the app answered: ``status_code``, ``headers``, ``content``, ..."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        status_code: int,
+        raw_headers: list[tuple[bytes, bytes]],
+        content: bytes,
+        url: str,
+        method: str,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = Headers(raw=raw_headers)
+        self.content = content
+        self.url = url
+        self.method = method
+        self.history: list[TestResponse] = []
+
+    @property
+    def text(self) -> str:
+        content_type = self.headers.get("content-type", "")
+        charset = "utf-8"
+        if "charset=" in content_type:
+            charset = content_type.split("charset=", 1)[1].split(";")[0].strip()
+        return self.content.decode(charset, errors="replace")
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies this response set (name -> value)."""
+        return {c.name: c.value for c in map(_Cookie.parse, self.headers.getlist("set-cookie"))}
+
+    @property
+    def reason_phrase(self) -> str:
+        try:
+            return HTTPStatus(self.status_code).phrase
+        except ValueError:
+            return ""
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise AssertionError(f"{self.method} {self.url} -> {self.status_code}: {self.text}")
+
+    def __repr__(self) -> str:
+        return f"<TestResponse [{self.status_code}]>"
+
+
+class _Cookie:
+    __slots__ = ("expired", "name", "secure", "value")
+
+    def __init__(self, name: str, value: str, secure: bool, expired: bool) -> None:
+        self.name, self.value, self.secure, self.expired = name, value, secure, expired
+
+    @classmethod
+    def parse(cls, header: str) -> _Cookie:
+        first, *attributes = header.split(";")
+        name, _, value = first.strip().partition("=")
+        secure = expired = False
+        for attribute in attributes:
+            key, _, val = attribute.strip().partition("=")
+            key = key.lower()
+            if key == "secure":
+                secure = True
+            elif key == "max-age":
+                expired = expired or (val.strip().lstrip("-").isdigit() and int(val) <= 0)
+            elif key == "expires":
+                with contextlib.suppress(TypeError, ValueError):
+                    expired = expired or parsedate_to_datetime(val) <= dt.datetime.now(dt.UTC)
+        return cls(name, value, secure, expired)
+
+
+class _Lifespan:
+    """Drives the ASGI lifespan protocol, as a server does."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._to_app, self._app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        self._from_app, self._our_inbox = anyio.create_memory_object_stream[Message](math.inf)
+
+    async def _run(self) -> None:
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
+        try:
+            await self.app(scope, self._app_inbox.receive, self._from_app.send)
+        except BaseException as exc:
+            await self._from_app.send({"type": "_raised", "exc": exc})
+            if not isinstance(exc, Exception):
+                raise
+
+    async def startup(self, group: anyio.abc.TaskGroup) -> None:
+        group.start_soon(self._run)
+        await self._to_app.send({"type": "lifespan.startup"})
+        await self._expect("startup")
+
+    async def shutdown(self) -> None:
+        await self._to_app.send({"type": "lifespan.shutdown"})
+        await self._expect("shutdown")
+
+    async def _expect(self, phase: str) -> None:
+        message = await self._our_inbox.receive()
+        if message["type"] == "_raised":
+            raise message["exc"]
+        if message["type"] == f"lifespan.{phase}.failed":
+            raise RuntimeError(f"lifespan {phase} failed: {message.get('message', '')}")
+        assert message["type"] == f"lifespan.{phase}.complete", message
+
+
+class AsyncTestClient:
+    """``async with AsyncTestClient(app) as client: r = await client.get("/")``."""
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        *,
+        raise_server_exceptions: bool = True,
+        follow_redirects: bool = True,
+        headers: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        client: tuple[str, int] = ("testclient", 50000),
+    ) -> None:
+        self.app = app
+        self.base_url = base_url.rstrip("/")
+        self.raise_server_exceptions = raise_server_exceptions
+        self.follow_redirects = follow_redirects
+        self.headers = dict(headers or {})
+        self.cookies: dict[str, str] = dict(cookies or {})
+        self.client_address = client
+        self._lifespan: _Lifespan | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+
+    # -- lifespan ----------------------------------------------------------
+    async def start(self) -> None:
+        if self._stack is not None:
+            return
+        stack = contextlib.AsyncExitStack()
+        group = await stack.enter_async_context(anyio.create_task_group())
+        lifespan = _Lifespan(self.app)
+        try:
+            await lifespan.startup(group)
+        except BaseException:
+            group.cancel_scope.cancel()
+            await stack.aclose()
+            raise
+        self._lifespan, self._stack = lifespan, stack
+
+    async def aclose(self) -> None:
+        stack, lifespan = self._stack, self._lifespan
+        if stack is None or lifespan is None:
+            return
+        self._stack = self._lifespan = None
+        try:
+            await lifespan.shutdown()
+        finally:
+            await stack.aclose()
+
+    async def __aenter__(self) -> AsyncTestClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- requests ------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | str | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool | None = None,
+    ) -> TestResponse:
+        await self.start()
+        headers = {**self.headers, **(headers or {})}
+        lowered = {k.lower() for k in headers}
+        body = b""
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            if "content-type" not in lowered:
+                headers["content-type"] = "application/json"
+        elif data is not None:
+            body = urlencode(list(data.items()), doseq=True).encode()
+            if "content-type" not in lowered:
+                headers["content-type"] = "application/x-www-form-urlencoded"
+        elif content is not None:
+            body = content.encode() if isinstance(content, str) else content
+        if params:
+            url += ("&" if "?" in url else "?") + encode_query(params)
+        follow = self.follow_redirects if follow_redirects is None else follow_redirects
+        history: list[TestResponse] = []
+        full_url = urljoin(self.base_url + "/", url)
+        while True:
+            response = await self._send_one(method, full_url, headers, body, cookies)
+            location = response.headers.get("location")
+            if not (follow and location and response.status_code in (301, 302, 303, 307, 308)):
+                response.history = history
+                return response
+            history.append(response)
+            if len(history) > _MAX_REDIRECTS:
+                raise RuntimeError(f"more than {_MAX_REDIRECTS} redirects from {url}")
+            full_url = urljoin(full_url, location)
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method == "POST"
+            ):
+                # What browsers do: the follow-up request is a GET without a body.
+                method, body = "GET", b""
+                headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+
+    async def _send_one(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        cookies: Mapping[str, str] | None,
+    ) -> TestResponse:
+        parts = urlsplit(url)
+        scheme = parts.scheme or "http"
+        host = parts.hostname or "testserver"
+        default_port = 443 if scheme == "https" else 80
+        port = parts.port or default_port
+        secure_context = scheme == "https" or host in _TRUSTED_HOSTS
+        raw_headers: list[tuple[bytes, bytes]] = []
+        lowered = {k.lower() for k in headers}
+        if "host" not in lowered:
+            host_header = host if port == default_port else f"{host}:{port}"
+            raw_headers.append((b"host", host_header.encode()))
+        if "user-agent" not in lowered:
+            raw_headers.append((b"user-agent", b"minimal_asgi-testclient"))
+        if (body or method in ("POST", "PUT", "PATCH")) and "content-length" not in lowered:
+            raw_headers.append((b"content-length", str(len(body)).encode()))
+        for name, value in headers.items():
+            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        jar = {**self.cookies, **(cookies or {})}
+        if jar and "cookie" not in lowered:
+            raw_headers.append(
+                (b"cookie", "; ".join(f"{k}={v}" for k, v in jar.items()).encode("latin-1"))
+            )
+        path = parts.path or "/"
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": method.upper(),
+            "scheme": scheme,
+            "path": unquote(path),
+            "raw_path": path.encode("latin-1"),
+            "query_string": parts.query.encode("latin-1"),
+            "root_path": "",
+            "headers": raw_headers,
+            "client": self.client_address,
+            "server": (host, port),
+            "extensions": {},
+        }
+        if self._lifespan is not None:
+            # Each request gets a shallow copy of the lifespan state, per the spec.
+            scope["state"] = dict(self._lifespan.state)
+
+        status: int | None = None
+        response_headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+        body_sent = False
+        response_complete = anyio.Event()
+
+        async def receive() -> Message:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            # The body is all sent: the next event is the client going away,
+            # which happens once the response is complete.
+            await response_complete.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                if status is not None:
+                    raise RuntimeError("the app sent http.response.start twice")
+                status = message["status"]
+                response_headers.extend(
+                    (bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])
+                )
+            elif kind == "http.response.body":
+                if status is None:
+                    raise RuntimeError("the app sent a body before http.response.start")
+                if response_complete.is_set():
+                    raise RuntimeError("the app sent a body after the response was complete")
+                chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    response_complete.set()
+            else:
+                raise RuntimeError(f"unexpected message from the app: {kind!r}")
+
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            if self.raise_server_exceptions:
+                raise
+            if status is None:
+                status, response_headers, chunks = 500, [], [b"Internal Server Error"]
+        finally:
+            response_complete.set()
+        if status is None:
+            raise RuntimeError("the app returned without sending a response")
+        response = TestResponse(status, response_headers, b"".join(chunks), url, method)
+        for cookie in map(_Cookie.parse, response.headers.getlist("set-cookie")):
+            if cookie.secure and not secure_context:
+                continue  # a browser would not store it over plain http
+            if cookie.expired:
+                self.cookies.pop(cookie.name, None)
+            else:
+                self.cookies[cookie.name] = cookie.value
+        return response
+
+    async def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("GET", url, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> TestResponse:
+        return await self.request("DELETE", url, **kwargs)
+
+
+class TestClient:
+    """``with TestClient(app) as client: r = client.get("/")`` - synchronous.
+
+    The app runs on an event loop in a helper thread (an anyio blocking
+    portal); each call waits for its answer. Same arguments as
+    ``AsyncTestClient``, and the names httpx users know.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: ASGIApp, base_url: str = "http://testserver", **options: Any) -> None:
+        self._client = AsyncTestClient(app, base_url, **options)
+        self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
+        self._portal: BlockingPortal | None = None
+        self._running: contextlib.AbstractContextManager[Any] | None = None
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        return self._client.cookies
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self._client.headers
+
+    @property
+    def app(self) -> ASGIApp:
+        return self._client.app
+
+    def _ensure_started(self) -> BlockingPortal:
+        if self._portal is None:
+            self._portal_cm = start_blocking_portal(backend="asyncio")
+            portal = self._portal_cm.__enter__()
+            # The lifespan's task group must be entered and left by one task: the
+            # portal runs the async context manager in a task of its own.
+            running = portal.wrap_async_context_manager(self._client)
+            try:
+                running.__enter__()
+            except BaseException:
+                self._portal_cm.__exit__(None, None, None)
+                self._portal_cm = None
+                raise
+            self._portal, self._running = portal, running
+        return self._portal
+
+    def close(self) -> None:
+        """Run the app's shutdown and stop the helper thread."""
+        running, portal_cm = self._running, self._portal_cm
+        self._running = self._portal = self._portal_cm = None
+        try:
+            if running is not None:
+                running.__exit__(None, None, None)
+        finally:
+            if portal_cm is not None:
+                portal_cm.__exit__(None, None, None)
+
+    def __enter__(self) -> TestClient:
+        self._ensure_started()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> TestResponse:
+        portal = self._ensure_started()
+        return portal.call(lambda: self._client.request(method, url, **kwargs))
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("OPTIONS", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", url, **kwargs)
+
