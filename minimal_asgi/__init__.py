@@ -7,6 +7,7 @@ errors.py, routing.py, dependencies.py and responses.py, in that order.
 from minimal_asgi.app import App
 from minimal_asgi.background import BackgroundTask, BackgroundTasks
 from minimal_asgi.datastructures import URL, FormData, Headers, MutableHeaders, QueryParams, State
+from minimal_asgi.dependencies import Cookie, Depends, Header, Query
 from minimal_asgi.errors import ProblemResponse
 from minimal_asgi.exceptions import ConfigurationError, HTTPException, MinimalASGIError
 from minimal_asgi.middleware import Middleware
@@ -20,6 +21,7 @@ from minimal_asgi.responses import (
     StreamingResponse,
 )
 from minimal_asgi.routing import NoMatchFound, Route, Router
+from minimal_asgi.validation import Ge, Gt, Le, Lt, MaxLen, MinLen, Pattern, RequestValidationError
 
 __version__ = "0.1.0"
 
@@ -30,20 +32,32 @@ __all__ = [
     "BackgroundTasks",
     "ClientDisconnect",
     "ConfigurationError",
+    "Cookie",
+    "Depends",
     "FormData",
+    "Ge",
+    "Gt",
     "HTMLResponse",
     "HTTPException",
+    "Header",
     "Headers",
     "JSONResponse",
+    "Le",
+    "Lt",
+    "MaxLen",
     "Middleware",
+    "MinLen",
     "MinimalASGIError",
     "MutableHeaders",
     "NoMatchFound",
+    "Pattern",
     "PlainTextResponse",
     "ProblemResponse",
+    "Query",
     "QueryParams",
     "RedirectResponse",
     "Request",
+    "RequestValidationError",
     "Response",
     "Route",
     "Router",

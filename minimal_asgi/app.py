@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from minimal_asgi.concurrency import as_async
 from minimal_asgi.datastructures import State
+from minimal_asgi.dependencies import DependencyOverrides, DependencyScope, PlanBuilder
 from minimal_asgi.errors import ErrorLayer, ExceptionHandler
 from minimal_asgi.exceptions import ConfigurationError
 from minimal_asgi.hooks import Hooks, hook_name
@@ -60,6 +61,8 @@ class App:
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         redirect_slashes: bool = True,
         trace: bool | None = None,
+        dependencies: Sequence[Any] = (),
+        reject_unknown_fields: bool = True,
     ) -> None:
         self.debug = debug
         self.router = Router(routes, redirect_slashes=redirect_slashes)
@@ -68,6 +71,11 @@ class App:
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self.hooks = Hooks()
         self.max_body_size = max_body_size
+        self.dependencies = list(dependencies)
+        self.reject_unknown_fields = reject_unknown_fields
+        self.providers: dict[Any, Callable[..., Any]] = {}
+        self.dependency_overrides = DependencyOverrides()
+        self._plan_builder: PlanBuilder | None = None
         if trace is None:
             trace = os.environ.get("MINIMAL_ASGI_TRACE", "") not in ("", "0", "false")
         self.trace = trace
@@ -165,6 +173,30 @@ class App:
         self._shutdown.append(func)
         return func
 
+    def provide(self, type_: Any, factory: Callable[..., Any]) -> None:
+        """Fill every parameter annotated ``type_`` with what ``factory`` returns.
+
+        ``factory`` is a dependency like any other: sync or async, a generator
+        for setup/teardown, with parameters of its own.
+        """
+        self._check_open("provide a type")
+        if not callable(factory):
+            raise ConfigurationError(f"app.provide({type_!r}, ...): the factory must be callable")
+        self.providers[type_] = factory
+
+    def dependencies_scope(self) -> contextlib.AbstractAsyncContextManager[DependencyScope]:
+        """Resolve dependencies outside a request (startup hooks, background tasks,
+        workers)::
+
+            async with app.dependencies_scope() as scope:
+                repo = await scope.resolve(get_repo)
+
+        Generator dependencies are torn down when the block exits.
+        """
+        self.build()
+        assert self._plan_builder is not None
+        return DependencyScope(self._plan_builder, self.dependency_overrides)._run()
+
     def install(self, plugin: Any) -> None:
         """Set up a plugin: any object with a ``setup(app)`` method."""
         setup = getattr(plugin, "setup", None)
@@ -189,10 +221,18 @@ class App:
         (or on the first request if the server sends no lifespan events)."""
         if self._entry is not None:
             return self._entry
+        builder = PlanBuilder(self.providers, forbid_extra=self.reject_unknown_fields)
         settings = RouteSettings(
-            max_body_size=self.max_body_size, hooks=self.hooks, trace=self.trace
+            max_body_size=self.max_body_size,
+            hooks=self.hooks,
+            trace=self.trace,
+            builder=builder,
+            overrides=self.dependency_overrides,
+            dependencies=self.dependencies,
         )
         self.router.build(settings)
+        self._plan_builder = builder
+        self.dependency_overrides.attach(builder)
         inner: ASGIApp = ErrorLayer(self.router, dict(self.exception_handlers), self.debug)
         stack = build_middleware_stack(inner, self.user_middleware, self.trace)
         if self.trace:

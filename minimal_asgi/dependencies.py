@@ -1,29 +1,132 @@
-"""How an endpoint is called: the plan, decided once at startup.
+"""Dependency injection: how an endpoint gets its arguments.
 
-Reading a function's signature (``inspect.signature``, ``get_type_hints``) is
-slow, and the answer never changes. So when the app starts, each endpoint's
-parameters are read once and turned into a *call plan*: a small function that,
-per request, only fills in values - path parameters by name, the ``Request`` by
-annotation. The dependency-injection layer extends these same plans.
+Each parameter of an endpoint is filled by one rule, decided once at startup:
+
+=====================================  ==========================================
+parameter                              filled from
+=====================================  ==========================================
+named like a path parameter            the path (converted to its annotation)
+annotated ``Request``                  the request
+annotated ``BackgroundTasks``          this request's background tasks
+annotated with a type given to         the factory registered for it
+``app.provide(Type, factory)``
+``= Depends(fn)`` or                   what ``fn`` returns (``fn``'s own parameters
+``Annotated[T, Depends(fn)]``          are filled by these same rules)
+``= Header()`` / ``= Cookie()``        a request header / cookie
+annotated with a dataclass or          the JSON body, validated
+``list[dataclass]``
+any other simple type (int, str, ...)  the query string
+=====================================  ==========================================
+
+Reading signatures (``inspect.signature``, ``get_type_hints``) is slow and the
+answer never changes, so it happens here, at startup, once per endpoint: the
+result is a *plan* (a ``Dependant`` tree). Per request, the plan is only
+walked: values looked up, converted, functions called. A dependency is called
+at most once per request (a per-request cache), and a generator dependency's
+code after ``yield`` runs after the response has been sent - or, if the
+endpoint raised, receives the exception (so a transaction can roll back).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin
 
 import anyio.to_thread
 
+from minimal_asgi.background import BackgroundTasks
 from minimal_asgi.concurrency import is_async_callable
-from minimal_asgi.exceptions import ConfigurationError
+from minimal_asgi.exceptions import ConfigurationError, HTTPException
 from minimal_asgi.requests import Request
+from minimal_asgi.validation import (
+    INVALID,
+    Errors,
+    JsonValidator,
+    RequestValidationError,
+    compile_json,
+    compile_text,
+    compile_text_list,
+    error,
+    is_sequence_type,
+    is_text_type,
+    split_annotated,
+)
 
-__all__ = ["CallPlan", "build_call_plan", "describe_callable"]
+__all__ = [
+    "CallPlan",
+    "Cookie",
+    "DependencyOverrides",
+    "DependencyScope",
+    "Depends",
+    "Header",
+    "Query",
+    "build_call_plan",
+    "describe_callable",
+]
 
-Invoke = Callable[[Request | None, Sequence[Any]], Awaitable[Any]]
+_REQUIRED: Any = inspect.Parameter.empty
+
+
+# -- the markers users write ---------------------------------------------------
+class Depends:
+    """``db = Depends(get_db)``: fill this parameter with what ``get_db`` returns.
+
+    ``Depends()`` with no argument uses the parameter's annotation as the
+    callable. ``use_cache=False`` calls it again even if it already ran in this
+    request.
+    """
+
+    __slots__ = ("dependency", "use_cache")
+
+    def __init__(
+        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True
+    ) -> None:
+        self.dependency = dependency
+        self.use_cache = use_cache
+
+    def __repr__(self) -> str:
+        return f"Depends({getattr(self.dependency, '__name__', self.dependency)!r})"
+
+
+class _Param:
+    location = ""
+    __slots__ = ("alias", "default", "description")
+
+    def __init__(
+        self, default: Any = _REQUIRED, *, alias: str | None = None, description: str = ""
+    ) -> None:
+        self.default = default
+        self.alias = alias
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(alias={self.alias!r})"
+
+
+class Query(_Param):
+    """A query-string parameter, with an optional ``alias`` (e.g. ``"page-size"``)."""
+
+    location = "query"
+    __slots__ = ()
+
+
+class Header(_Param):
+    """A request header; ``x_token`` reads the ``x-token`` header unless ``alias``."""
+
+    location = "header"
+    __slots__ = ()
+
+
+class Cookie(_Param):
+    """A request cookie, by the parameter's name unless ``alias``."""
+
+    location = "cookie"
+    __slots__ = ()
 
 
 def describe_callable(func: Callable[..., Any]) -> str:
@@ -31,132 +134,720 @@ def describe_callable(func: Callable[..., Any]) -> str:
     code = getattr(inspect.unwrap(func), "__code__", None)
     name = getattr(func, "__qualname__", repr(func))
     if code is None:
+        code = getattr(getattr(func, "__call__", None), "__code__", None)  # noqa: B004
+    if code is None:
         return name
     filename = code.co_filename.rsplit("/", 1)[-1]
     return f"{name} ({filename}:{code.co_firstlineno})"
 
 
-@dataclass(frozen=True, slots=True)
-class CallPlan:
-    """What the router needs to know to call one endpoint."""
+# -- the plan --------------------------------------------------------------------
+class Source:
+    """Where one parameter's value comes from (one subclass per rule)."""
 
-    invoke: Invoke
-    needs_request: bool
-    description: str
+    __slots__ = ("name",)
+    needs_request = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class PathSource(Source):
+    __slots__ = ("convert",)
+
+    def __init__(self, name: str, convert: Callable[[str], Any] | None) -> None:
+        super().__init__(name)
+        self.convert = convert
+
+
+class RequestSource(Source):
+    __slots__ = ()
+    needs_request = True
+
+
+class BackgroundSource(Source):
+    __slots__ = ()
+
+
+class DependsSource(Source):
+    __slots__ = ("dependant",)
+
+    def __init__(self, name: str, dependant: Dependant) -> None:
+        super().__init__(name)
+        self.dependant = dependant
+
+
+class TextSource(Source):
+    """A query parameter, header or cookie."""
+
+    __slots__ = ("annotation", "convert", "default", "is_list", "key", "location", "marker")
+    needs_request = True
+
+    def __init__(
+        self,
+        name: str,
+        location: str,
+        key: str,
+        annotation: Any,
+        default: Any,
+        marker: _Param | None,
+    ) -> None:
+        super().__init__(name)
+        self.location = location
+        self.key = key
+        self.annotation = annotation
+        self.default = default
+        self.marker = marker
+        self.is_list = is_sequence_type(annotation)
+        self.convert: Callable[[Any], Any] = (
+            compile_text_list(annotation) if self.is_list else compile_text(annotation)
+        )
+
+
+class BodySource(Source):
+    __slots__ = ("annotation", "required", "validate")
+    needs_request = True
+
+    def __init__(self, name: str, annotation: Any, validate: JsonValidator, required: bool) -> None:
+        super().__init__(name)
+        self.annotation = annotation
+        self.validate = validate
+        self.required = required
+
+
+@dataclass(eq=False, slots=True)
+class Dependant:
+    """The plan for calling one function (an endpoint or a dependency)."""
+
+    call: Callable[..., Any]
+    kind: str  # "async", "sync", "async_gen" or "gen"
+    sources: list[Source]
+    use_cache: bool = True
+    guards: list[Dependant] = field(default_factory=list)  # dependencies=[...] without values
+    needs_request: bool = False
+    needs_context: bool = False  # uses Depends, background tasks, guards or validation
+
+    @property
+    def description(self) -> str:
+        return describe_callable(self.call)
+
+    def walk(self) -> typing.Iterator[Dependant]:
+        """This plan and every plan below it (for OpenAPI and checks)."""
+        yield self
+        for guard in self.guards:
+            yield from guard.walk()
+        for source in self.sources:
+            if isinstance(source, DependsSource):
+                yield from source.dependant.walk()
+
+
+def _kind(call: Callable[..., Any]) -> str:
+    target: Any = call
+    if not (inspect.isfunction(call) or inspect.ismethod(call) or isinstance(call, type)):
+        target = type(call).__call__  # a callable object: look at its __call__
+    if inspect.isasyncgenfunction(target):
+        return "async_gen"
+    if inspect.isgeneratorfunction(target):
+        return "gen"
+    return "async" if is_async_callable(call) else "sync"
 
 
 def _signature(func: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
     signature = inspect.signature(func)
+    target: Any = func
+    if isinstance(func, type):
+        target = func.__init__  # type: ignore[misc]
+    elif not (inspect.isfunction(func) or inspect.ismethod(func)):
+        target = type(func).__call__
     try:
-        hints = typing.get_type_hints(func, include_extras=True)
+        hints = typing.get_type_hints(target, include_extras=True)
     except Exception:
-        target = func if inspect.isfunction(func) else getattr(func, "__call__", func)  # noqa: B004
         hints = dict(getattr(target, "__annotations__", {}))
     return signature, hints
 
 
-def _is_request_annotation(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, Request)
+def _is_subclass(annotation: Any, cls: type) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, cls)
 
 
-def build_call_plan(endpoint: Callable[..., Any], path_params: Sequence[str]) -> CallPlan:
-    """Decide how ``endpoint`` is called, given the route's path parameter names."""
-    signature, hints = _signature(endpoint)
-    described = describe_callable(endpoint)
-    # Each parameter becomes a getter: (request, path_values) -> value.
-    getters: list[tuple[str, Callable[[Request | None, Sequence[Any]], Any]]] = []
-    needs_request = False
-    positional_path_order: list[int] = []
-    all_positional = True
-    for parameter in signature.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        annotation = hints.get(parameter.name, parameter.annotation)
-        if parameter.kind is parameter.POSITIONAL_ONLY:
-            raise ConfigurationError(
-                f"{described}: positional-only parameter {parameter.name!r} cannot be filled "
-                "by name; remove the '/'"
+def _is_body_type(annotation: Any) -> bool:
+    base, _ = split_annotated(annotation)
+    if dataclasses.is_dataclass(base) and isinstance(base, type):
+        return True
+    if get_origin(base) is list:
+        args = get_args(base)
+        return bool(args) and _is_body_type(args[0])
+    inner = _optional(base)
+    return inner is not None and _is_body_type(inner)
+
+
+def _optional(annotation: Any) -> Any | None:
+    args = get_args(annotation)
+    if get_origin(annotation) in (typing.Union, __import__("types").UnionType) and len(args) == 2:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0] if len(rest) == 1 else None
+    return None
+
+
+class PlanBuilder:
+    """Builds plans at startup, for one app: knows its providers and reuses
+    the plan of a dependency shared by many routes with the same path names."""
+
+    def __init__(
+        self,
+        providers: Mapping[Any, Callable[..., Any]] | None = None,
+        *,
+        forbid_extra: bool = True,
+    ) -> None:
+        self.providers = dict(providers or {})
+        self.forbid_extra = forbid_extra
+        self._cache: dict[tuple[Any, frozenset[Any], bool], Dependant] = {}
+        self.path_name_sets: set[tuple[tuple[str, Any], ...]] = set()
+
+    def build(
+        self,
+        call: Callable[..., Any],
+        path_params: Mapping[str, Any],
+        *,
+        use_cache: bool = True,
+        _stack: tuple[Callable[..., Any], ...] = (),
+    ) -> Dependant:
+        """Plan ``call`` for a route whose path parameters are ``path_params``
+        (name -> converter name)."""
+        key = (call, frozenset(path_params.items()), use_cache)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if call in _stack:
+            cycle = " -> ".join(describe_callable(c) for c in (*_stack, call))
+            raise ConfigurationError(f"dependency cycle: {cycle}")
+        stack = (*_stack, call)
+        described = describe_callable(call)
+        signature, hints = _signature(call)
+        sources: list[Source] = []
+        body_seen: str | None = None
+        for parameter in signature.parameters.values():
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            if parameter.kind is parameter.POSITIONAL_ONLY:
+                raise ConfigurationError(
+                    f"{described}: positional-only parameter {parameter.name!r} cannot be "
+                    "filled by name; remove the '/'"
+                )
+            source = self._source_for(parameter, hints, path_params, described, stack)
+            if source is None:
+                continue  # not ours to fill: its default applies
+            if isinstance(source, BodySource):
+                if body_seen:
+                    raise ConfigurationError(
+                        f"{described}: two body parameters ({body_seen!r} and "
+                        f"{parameter.name!r}); a request has one JSON body - wrap them in "
+                        "one dataclass"
+                    )
+                body_seen = parameter.name
+            sources.append(source)
+        dependant = Dependant(call=call, kind=_kind(call), sources=sources, use_cache=use_cache)
+        _finish(dependant)
+        self._cache[key] = dependant
+        return dependant
+
+    def _source_for(
+        self,
+        parameter: inspect.Parameter,
+        hints: Mapping[str, Any],
+        path_params: Mapping[str, Any],
+        described: str,
+        stack: tuple[Callable[..., Any], ...],
+    ) -> Source | None:
+        name = parameter.name
+        annotation = hints.get(name, parameter.annotation)
+        default = parameter.default
+        base, extras = split_annotated(annotation)
+        marker = next((e for e in extras if isinstance(e, Depends | _Param)), None)
+        if isinstance(default, Depends | _Param):
+            marker, default = default, (
+                default.default if isinstance(default, _Param) else _REQUIRED
             )
-        if parameter.name in path_params:
-            index = list(path_params).index(parameter.name)
-            getters.append((parameter.name, _path_getter(index)))
-            positional_path_order.append(index)
-        elif _is_request_annotation(annotation):
-            needs_request = True
-            getters.append((parameter.name, _request_getter))
-            all_positional = False
-        elif parameter.default is not parameter.empty:
-            continue  # not ours to fill: the default applies
+        if isinstance(marker, Depends):
+            target = marker.dependency or base
+            if target is _REQUIRED or not callable(target):
+                raise ConfigurationError(f"{described}: Depends() on {name!r} needs a callable")
+            target = self.providers.get(target, target)
+            return DependsSource(
+                name, self.build(target, path_params, use_cache=marker.use_cache, _stack=stack)
+            )
+        if isinstance(marker, _Param):
+            location = marker.location
+            key = marker.alias or (name.replace("_", "-") if location == "header" else name)
+            if location == "header":
+                key = key.lower()
+            return self._text_source(name, location, key, annotation, default, marker, described)
+        if name in path_params:
+            convertor_name = path_params[name]
+            convert = None
+            if base not in (inspect.Parameter.empty, Any) and not _fits_convertor(
+                base, convertor_name
+            ):
+                convert = _text_converter(annotation, described, name)
+            return PathSource(name, convert)
+        if _is_subclass(base, Request):
+            return RequestSource(name)
+        if _is_subclass(base, BackgroundTasks):
+            return BackgroundSource(name)
+        if base in self.providers:
+            return DependsSource(name, self.build(self.providers[base], path_params, _stack=stack))
+        if _is_body_type(base):
+            validate = compile_json(annotation, forbid_extra=self.forbid_extra)
+            return BodySource(name, annotation, validate, required=default is _REQUIRED)
+        if base is inspect.Parameter.empty:
+            if default is not _REQUIRED:
+                return None
+            raise ConfigurationError(
+                f"{described}: parameter {name!r} has no annotation and no default, and is "
+                f"not a path parameter (the path has {list(path_params) or 'none'}). "
+                "Annotate it (e.g. `q: str` for a query parameter) or give it a default."
+            )
+        if is_text_type(annotation):
+            return self._text_source(name, "query", name, annotation, default, None, described)
+        if default is not _REQUIRED:
+            return None
+        raise ConfigurationError(
+            f"{described}: cannot fill parameter {name!r} of type {annotation!r}: it is not a "
+            "path parameter, Request, BackgroundTasks, provided type (app.provide), "
+            "Depends(...), query type, or dataclass body"
+        )
+
+    @staticmethod
+    def _text_source(
+        name: str,
+        location: str,
+        key: str,
+        annotation: Any,
+        default: Any,
+        marker: _Param | None,
+        described: str,
+    ) -> TextSource:
+        try:
+            return TextSource(name, location, key, annotation, default, marker)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{described}: parameter {name!r}: {exc}") from None
+
+
+def _fits_convertor(annotation: Any, convertor_name: str) -> bool:
+    """Does the path converter already produce the annotated type?"""
+    import uuid
+
+    expected = {"int": int, "float": float, "uuid": uuid.UUID, "str": str, "path": str}
+    return annotation is expected.get(convertor_name)
+
+
+def _text_converter(annotation: Any, described: str, name: str) -> Callable[[str], Any]:
+    try:
+        return compile_text(annotation)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{described}: path parameter {name!r}: {exc}") from None
+
+
+def _finish(dependant: Dependant) -> None:
+    """Work out, once, what this plan needs per request."""
+    needs_request = any(source.needs_request for source in dependant.sources)
+    # A context (cache, errors, teardowns) is needed for anything beyond
+    # "path values and the Request": generators, guards, sub-dependencies,
+    # background tasks, and any value that must be validated.
+    needs_context = dependant.kind in ("async_gen", "gen") or bool(dependant.guards)
+    for source in dependant.sources:
+        if isinstance(source, DependsSource):
+            needs_request = needs_request or source.dependant.needs_request
+        validated_path = isinstance(source, PathSource) and source.convert is not None
+        if validated_path or not isinstance(source, PathSource | RequestSource):
+            needs_context = True
+    for guard in dependant.guards:
+        needs_request = needs_request or guard.needs_request
+    dependant.needs_request = needs_request
+    dependant.needs_context = needs_context
+
+
+def with_guards(dependant: Dependant, guards: Sequence[Dependant]) -> Dependant:
+    """A copy of an endpoint's plan that first runs ``guards`` (route, router
+    and app ``dependencies=[...]``)."""
+    if not guards:
+        return dependant
+    copy = Dependant(
+        call=dependant.call,
+        kind=dependant.kind,
+        sources=dependant.sources,
+        use_cache=dependant.use_cache,
+        guards=[*guards, *dependant.guards],
+    )
+    _finish(copy)
+    return copy
+
+
+# -- overrides -------------------------------------------------------------------
+class DependencyOverrides(dict[Callable[..., Any], Callable[..., Any]]):
+    """``app.dependency_overrides[get_db] = fake_db``: for tests.
+
+    Takes effect on the next request, even on an app already serving. The
+    replacement's plan is built here, when it is set - never on the request
+    path - for every set of path parameters the app's routes use.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.builder: PlanBuilder | None = None
+        self.plans: dict[tuple[Callable[..., Any], frozenset[Any]], Dependant] = {}
+
+    def __setitem__(self, original: Callable[..., Any], replacement: Callable[..., Any]) -> None:
+        super().__setitem__(original, replacement)
+        self.compile(replacement)
+
+    def compile(self, replacement: Callable[..., Any]) -> None:
+        if self.builder is None:
+            return  # the app has not started: compiled by attach()
+        for names in self.builder.path_name_sets:
+            path_params = dict(names)
+            plan = self.builder.build(replacement, path_params)
+            self.plans[(replacement, frozenset(path_params.items()))] = plan
+
+    def attach(self, builder: PlanBuilder) -> None:
+        self.builder = builder
+        for replacement in list(self.values()):
+            self.compile(replacement)
+
+    def plan_for(self, dependant: Dependant, path_key: frozenset[Any]) -> Dependant:
+        replacement = self.get(dependant.call)
+        if replacement is None:
+            return dependant
+        plan = self.plans.get((replacement, path_key))
+        if plan is None:  # e.g. DI outside routes: no path parameters
+            assert self.builder is not None
+            plan = self.builder.build(replacement, dict(path_key))
+            self.plans[(replacement, path_key)] = plan
+        return plan
+
+
+# -- running a plan (per request) -------------------------------------------------
+class Teardowns:
+    """The code after ``yield`` of generator dependencies, run in reverse order.
+
+    Unlike ``contextlib.AsyncExitStack`` this never lets a dependency swallow
+    the endpoint's exception: the error response must still be sent.
+    """
+
+    __slots__ = ("_exits",)
+
+    def __init__(self) -> None:
+        self._exits: list[Callable[[BaseException | None], Awaitable[None]]] = []
+
+    def push(self, exit_: Callable[[BaseException | None], Awaitable[None]]) -> None:
+        self._exits.append(exit_)
+
+    def __bool__(self) -> bool:
+        return bool(self._exits)
+
+    async def close(self, exc: BaseException | None) -> None:
+        first_error: BaseException | None = None
+        while self._exits:
+            exit_ = self._exits.pop()
+            try:
+                await exit_(exc)
+            except BaseException as teardown_error:
+                if teardown_error is not exc and first_error is None:
+                    first_error = teardown_error
+        if first_error is not None and exc is None:
+            raise first_error
+
+
+class Context:
+    """Everything one request's resolution needs: values, cache, teardowns."""
+
+    __slots__ = ("background", "cache", "errors", "overrides", "path_key", "path_params",
+                 "request", "teardowns")
+
+    def __init__(
+        self,
+        request: Request | None,
+        path_params: Mapping[str, Any],
+        overrides: DependencyOverrides | None,
+        path_key: frozenset[Any] = frozenset(),
+    ) -> None:
+        self.request = request
+        self.path_params = path_params
+        self.overrides = overrides or None
+        self.path_key = path_key
+        self.cache: dict[Any, Any] = {}
+        self.errors: Errors = []
+        self.background: BackgroundTasks | None = None
+        self.teardowns = Teardowns()
+
+    async def solve(self, dependant: Dependant) -> dict[str, Any] | None:
+        """The keyword arguments for ``dependant``, or None if some were invalid."""
+        for guard in dependant.guards:
+            await self.call(guard)
+        kwargs: dict[str, Any] = {}
+        invalid = False
+        for source in dependant.sources:
+            value = await self._value(source)
+            if value is INVALID:
+                invalid = True
+            else:
+                kwargs[source.name] = value
+        return None if invalid else kwargs
+
+    async def _value(self, source: Source) -> Any:
+        if isinstance(source, PathSource):
+            raw = self.path_params[source.name]
+            if source.convert is None:
+                return raw
+            try:
+                return source.convert(raw)
+            except ValueError as exc:
+                self.errors.append(error(("path", source.name), str(exc), "value"))
+                return INVALID
+        if isinstance(source, DependsSource):
+            return await self.call(source.dependant)
+        if isinstance(source, TextSource):
+            return self._text(source)
+        if isinstance(source, BodySource):
+            return await self._body(source)
+        if isinstance(source, RequestSource):
+            if self.request is None:
+                raise RuntimeError(f"{source.name!r} needs a Request, and there is none here")
+            return self.request
+        if isinstance(source, BackgroundSource):
+            if self.background is None:
+                self.background = BackgroundTasks()
+            return self.background
+        raise AssertionError(source)  # pragma: no cover
+
+    def _text(self, source: TextSource) -> Any:
+        request = self.request
+        if request is None:
+            raise RuntimeError(f"{source.name!r} is read from a request, and there is none here")
+        location = source.location
+        if location == "query":
+            values = request.query_params.getlist(source.key)
+        elif location == "header":
+            values = request.headers.getlist(source.key)
         else:
-            raise ConfigurationError(
-                f"{described}: parameter {parameter.name!r} is not a path parameter "
-                f"(the path has {list(path_params) or 'none'}) and has no default. "
-                "Add it to the path, give it a default, or annotate it as Request."
+            cookie = request.cookies.get(source.key)
+            values = [] if cookie is None else [cookie]
+        if not values:
+            if source.default is _REQUIRED:
+                self.errors.append(error((location, source.key), "field required", "missing"))
+                return INVALID
+            return source.default
+        try:
+            return source.convert(values if source.is_list else values[-1])
+        except ValueError as exc:
+            self.errors.append(error((location, source.key), str(exc), "value"))
+            return INVALID
+
+    async def _body(self, source: BodySource) -> Any:
+        request = self.request
+        assert request is not None
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            raise HTTPException(
+                415, f"expected an application/json body, got {media!r}"
             )
-        if parameter.kind is parameter.KEYWORD_ONLY:
-            all_positional = False
+        raw = await request.body()
+        if not raw:
+            if source.required:
+                self.errors.append(error(("body",), "a JSON body is required", "missing"))
+                return INVALID
+            return None
+        data = await request.json()
+        return source.validate(data, ("body",), self.errors, 0)
 
-    is_async = is_async_callable(endpoint)
-    if not getters:
-        invoke = _invoke_no_args(endpoint, is_async)
-    elif all_positional and positional_path_order == list(range(len(path_params))):
-        invoke = _invoke_path_values(endpoint, is_async)
-    else:
-        invoke = _invoke_keywords(endpoint, is_async, getters)
-    return CallPlan(invoke=invoke, needs_request=needs_request, description=described)
+    async def call(self, dependant: Dependant) -> Any:
+        """Call a dependency (at most once per request unless use_cache=False)."""
+        if self.overrides is not None:
+            dependant = self.overrides.plan_for(dependant, self.path_key)
+        call = dependant.call
+        if dependant.use_cache and call in self.cache:
+            return self.cache[call]
+        kwargs = await self.solve(dependant)
+        if kwargs is None:
+            return INVALID
+        kind = dependant.kind
+        if kind == "async":
+            value = await call(**kwargs)
+        elif kind == "sync":
+            value = await anyio.to_thread.run_sync(lambda: call(**kwargs))
+        elif kind == "async_gen":
+            manager = contextlib.asynccontextmanager(call)(**kwargs)
+            value = await manager.__aenter__()
+            self.teardowns.push(_async_exit(manager))
+        else:
+            sync_manager = contextlib.contextmanager(call)(**kwargs)
+            value = await anyio.to_thread.run_sync(sync_manager.__enter__)
+            self.teardowns.push(_sync_exit(sync_manager))
+        if dependant.use_cache:
+            self.cache[call] = value
+        return value
+
+    async def solve_endpoint(self, dependant: Dependant) -> dict[str, Any]:
+        """The endpoint's arguments; a 422 listing every error if any input,
+        the endpoint's own or a dependency's, was invalid."""
+        kwargs = await self.solve(dependant)
+        if kwargs is None or self.errors:
+            raise RequestValidationError(self.errors)
+        return kwargs
+
+    def raise_if_invalid(self) -> None:
+        if self.errors:
+            raise RequestValidationError(self.errors)
 
 
-def _path_getter(index: int) -> Callable[[Request | None, Sequence[Any]], Any]:
-    def get(request: Request | None, values: Sequence[Any]) -> Any:
-        return values[index]
+def _async_exit(
+    manager: contextlib.AbstractAsyncContextManager[Any],
+) -> Callable[[BaseException | None], Awaitable[None]]:
+    async def exit_(exc: BaseException | None) -> None:
+        if exc is None:
+            await manager.__aexit__(None, None, None)
+        else:
+            await manager.__aexit__(type(exc), exc, exc.__traceback__)
 
-    return get
+    return exit_
 
 
-def _request_getter(request: Request | None, values: Sequence[Any]) -> Any:
-    return request
+def _sync_exit(
+    manager: contextlib.AbstractContextManager[Any],
+) -> Callable[[BaseException | None], Awaitable[None]]:
+    async def exit_(exc: BaseException | None) -> None:
+        if exc is None:
+            await anyio.to_thread.run_sync(manager.__exit__, None, None, None)
+        else:
+            await anyio.to_thread.run_sync(manager.__exit__, type(exc), exc, exc.__traceback__)
+
+    return exit_
 
 
-# The three shapes of call. Choosing one at startup means the common cases (no
-# arguments; exactly the path values) pay for no dict building per request.
-def _invoke_no_args(endpoint: Callable[..., Any], is_async: bool) -> Invoke:
-    if is_async:
+class DependencyScope:
+    """Resolve dependencies outside a request: in startup hooks, background
+    tasks, workers. ``async with app.dependencies() as scope:``, then
+    ``await scope.resolve(get_repo)``; teardowns run when the block exits."""
 
-        async def invoke(request: Request | None, values: Sequence[Any]) -> Any:
-            return await endpoint()
-    else:
+    def __init__(self, builder: PlanBuilder, overrides: DependencyOverrides | None) -> None:
+        self._builder = builder
+        self._context = Context(None, {}, overrides)
 
-        async def invoke(request: Request | None, values: Sequence[Any]) -> Any:
+    async def resolve(self, dependency: Callable[..., Any]) -> Any:
+        dependant = self._builder.build(self._builder.providers.get(dependency, dependency), {})
+        if dependant.needs_request:
+            raise ConfigurationError(
+                f"{dependant.description} needs a request (Request, query, header, cookie or "
+                "body) and cannot be resolved outside one"
+            )
+        value = await self._context.call(dependant)
+        self._context.raise_if_invalid()
+        return value
+
+    @contextlib.asynccontextmanager
+    async def _run(self) -> AsyncIterator[DependencyScope]:
+        try:
+            yield self
+        except BaseException as exc:
+            await self._context.teardowns.close(exc)
+            raise
+        await self._context.teardowns.close(None)
+
+
+# -- the route's call plan -----------------------------------------------------------
+Invoke = Callable[[Request | None, Sequence[Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """What the router needs to call one endpoint.
+
+    ``invoke`` is set for the simple, common shapes (no arguments; exactly the
+    path values; path values and the Request): no context object is built per
+    request. Anything else (dependencies, query, body, ...) goes through the
+    ``dependant`` with a ``Context``.
+    """
+
+    dependant: Dependant
+    invoke: Invoke | None
+    needs_request: bool
+    description: str
+
+
+def build_call_plan(
+    endpoint: Callable[..., Any],
+    path_params: Sequence[str] | Mapping[str, str],
+    *,
+    builder: PlanBuilder | None = None,
+    guards: Sequence[Callable[..., Any]] = (),
+) -> CallPlan:
+    """Decide how ``endpoint`` is called (at startup)."""
+    if not isinstance(path_params, Mapping):
+        path_params = dict.fromkeys(path_params, "str")
+    builder = builder or PlanBuilder()
+    builder.path_name_sets.add(tuple(sorted(path_params.items())))
+    dependant = builder.build(endpoint, path_params)
+    guard_plans = [builder.build(builder.providers.get(g, g), path_params) for g in guards]
+    dependant = with_guards(dependant, guard_plans)
+    if dependant.kind in ("async_gen", "gen"):
+        raise ConfigurationError(
+            f"{dependant.description}: an endpoint cannot be a generator; return a "
+            "StreamingResponse to stream"
+        )
+    invoke = None if dependant.needs_context else _simple_invoke(dependant, list(path_params))
+    return CallPlan(
+        dependant=dependant,
+        invoke=invoke,
+        needs_request=dependant.needs_request,
+        description=dependant.description,
+    )
+
+
+def _simple_invoke(dependant: Dependant, path_names: list[str]) -> Invoke:
+    """The three shapes of call that need no per-request context. Choosing one at
+    startup means the common cases pay for no dict building per request."""
+    endpoint, is_async = dependant.call, dependant.kind == "async"
+    sources = dependant.sources
+    names = [s.name for s in sources]
+    if not sources:
+        if is_async:
+
+            async def no_args(request: Request | None, values: Sequence[Any]) -> Any:
+                return await endpoint()
+
+            return no_args
+
+        async def no_args_sync(request: Request | None, values: Sequence[Any]) -> Any:
             return await anyio.to_thread.run_sync(endpoint)
 
-    return invoke
+        return no_args_sync
+    signature = inspect.signature(endpoint)
+    positional = all(
+        signature.parameters[n].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for n in names
+    )
+    if names == path_names and positional:
+        if is_async:
 
+            async def path_values(request: Request | None, values: Sequence[Any]) -> Any:
+                return await endpoint(*values)
 
-def _invoke_path_values(endpoint: Callable[..., Any], is_async: bool) -> Invoke:
-    if is_async:
+            return path_values
 
-        async def invoke(request: Request | None, values: Sequence[Any]) -> Any:
-            return await endpoint(*values)
-    else:
-
-        async def invoke(request: Request | None, values: Sequence[Any]) -> Any:
+        async def path_values_sync(request: Request | None, values: Sequence[Any]) -> Any:
             return await anyio.to_thread.run_sync(endpoint, *values)
 
-    return invoke
+        return path_values_sync
+    # Path values and/or the Request, by keyword.
+    getters: list[tuple[str, int]] = [
+        (s.name, path_names.index(s.name) if isinstance(s, PathSource) else -1) for s in sources
+    ]
 
-
-def _invoke_keywords(
-    endpoint: Callable[..., Any],
-    is_async: bool,
-    getters: list[tuple[str, Callable[[Request | None, Sequence[Any]], Any]]],
-) -> Invoke:
-    def call_sync(kwargs: dict[str, Any]) -> Any:
-        return endpoint(**kwargs)
-
-    async def invoke(request: Request | None, values: Sequence[Any]) -> Any:
-        kwargs = {name: get(request, values) for name, get in getters}
+    async def keywords(request: Request | None, values: Sequence[Any]) -> Any:
+        kwargs = {name: request if index < 0 else values[index] for name, index in getters}
         if is_async:
             return await endpoint(**kwargs)
-        return await anyio.to_thread.run_sync(call_sync, kwargs)
+        return await anyio.to_thread.run_sync(lambda: endpoint(**kwargs))
 
-    return invoke
+    return keywords
+

@@ -405,55 +405,57 @@ _NO_CONTENT: dict[str, Any] = {"type": "http.response.start", "status": 204, "he
 _EMPTY_BODY: dict[str, Any] = {"type": "http.response.body", "body": b""}
 
 
-def to_response(result: Any) -> Response:
-    """Turn what an endpoint returned into a ``Response`` object."""
+def to_response(result: Any, status_code: int | None = None) -> Response:
+    """Turn what an endpoint returned into a ``Response`` object. ``status_code``
+    (a route's ``status_code=``) applies to anything that is not a Response."""
     if isinstance(result, Response):
         return result
     if result is None:
-        return Response(status_code=204)
+        return Response(status_code=status_code or 204)
+    status = status_code or 200
     if isinstance(result, str):
-        return PlainTextResponse(result)
+        return PlainTextResponse(result, status)
     if isinstance(result, dict | list) or (
         dataclasses.is_dataclass(result) and not isinstance(result, type)
     ):
-        return JSONResponse(result)
+        return JSONResponse(result, status)
     if isinstance(result, bytes):
-        return Response(result, media_type="application/octet-stream")
+        return Response(result, status, media_type="application/octet-stream")
     raise TypeError(
         f"an endpoint returned {type(result).__name__}; return a Response, a dict or list "
         "(JSON), a dataclass (JSON), a str (text), bytes, or None (204)"
     )
 
 
-async def send_result(result: Any, scope: Scope, receive: Receive, send: Send) -> int:
+async def send_result(
+    result: Any, scope: Scope, receive: Receive, send: Send, status_code: int | None = None
+) -> int:
     """Send what an endpoint returned, by the shortest path; returns the status."""
     kind = type(result)
     if kind is dict or kind is list:
         body = _encode(result).encode("utf-8")
+        status = status_code or 200
         await send(
             {
                 "type": "http.response.start",
-                "status": 200,
+                "status": status,
                 "headers": [_JSON_TYPE, (b"content-length", str(len(body)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": body})
-        return 200
+        return status
     if kind is str:
         body = result.encode("utf-8")
+        status = status_code or 200
         await send(
             {
                 "type": "http.response.start",
-                "status": 200,
+                "status": status,
                 "headers": [_TEXT_TYPE, (b"content-length", str(len(body)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": body})
-        return 200
-    if result is None:
-        await send(dict(_NO_CONTENT, headers=[]))
-        await send(dict(_EMPTY_BODY))
-        return 204
-    response = to_response(result)
+        return status
+    response = to_response(result, status_code)
     await response(scope, receive, send)
     return response.status_code

@@ -16,12 +16,22 @@ wide ones; if a branch leads nowhere, the walk backtracks to the next candidate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+
+import anyio.to_thread
 
 from minimal_asgi.convertors import CONVERTORS, Convertor
-from minimal_asgi.dependencies import CallPlan, build_call_plan, describe_callable
+from minimal_asgi.dependencies import (
+    CallPlan,
+    Context,
+    DependencyOverrides,
+    Depends,
+    PlanBuilder,
+    build_call_plan,
+    describe_callable,
+)
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
@@ -84,11 +94,15 @@ def compile_path(path: str) -> list[Segment]:
 
 @dataclass(slots=True)
 class RouteSettings:
-    """What the app tells each route when it starts: limits and hooks."""
+    """What the app tells each route when it starts: limits, hooks, how to
+    plan dependencies, and the app-wide dependencies."""
 
     max_body_size: int | None = DEFAULT_MAX_BODY_SIZE
     hooks: Hooks = field(default_factory=Hooks)
     trace: bool = False
+    builder: PlanBuilder = field(default_factory=PlanBuilder)
+    overrides: DependencyOverrides | None = None
+    dependencies: Sequence[Any] = ()
 
 
 class Route:
@@ -106,9 +120,13 @@ class Route:
         methods: Sequence[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
+        dependencies: Sequence[Any] = (),
+        status_code: int | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
+        self.dependencies = list(dependencies)
+        self.status_code = status_code
         self.endpoint = endpoint
         self.methods = frozenset(m.upper() for m in (methods or ["GET"]))
         unknown = self.methods - set(HTTP_METHODS)
@@ -138,52 +156,99 @@ class Route:
 
     def prepare(self, settings: RouteSettings) -> None:
         """Build the call plan and pick the handler for these settings (startup)."""
-        self.plan = build_call_plan(self.endpoint, self.param_names)
+        path_params = {
+            s.name: s.convertor.name for s in self.segments if isinstance(s, _Param)
+        }
+        guards = [_guard_callable(d) for d in (*settings.dependencies, *self.dependencies)]
+        self.plan = build_call_plan(
+            self.endpoint, path_params, builder=settings.builder, guards=guards
+        )
+        path_key = frozenset(path_params.items())
+        run = _endpoint_runner(self.plan, settings, path_key)
+        status = self.status_code
         if settings.trace:
-            self.handle = self._make_traced_handler(self.plan, settings)
+            self.handle = self._make_traced_handler(run, settings)
         elif settings.hooks:
-            self.handle = self._make_hooked_handler(self.plan, settings)
+            self.handle = self._make_hooked_handler(run, settings, status)
+        elif self.plan.invoke is not None:
+            self.handle = self._make_plain_handler(self.plan, settings, status)
         else:
-            self.handle = self._make_plain_handler(self.plan, settings)
+            self.handle = self._make_context_handler(self.plan, settings, path_key, status)
 
     @staticmethod
-    def _make_plain_handler(plan: CallPlan, settings: RouteSettings) -> Any:
+    def _make_plain_handler(plan: CallPlan, settings: RouteSettings, status: int | None) -> Any:
         invoke, limit = plan.invoke, settings.max_body_size
+        assert invoke is not None
         if plan.needs_request:
 
             async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
                 request = Request(scope, receive, max_body_size=limit)
-                await send_result(await invoke(request, values), scope, receive, send)
+                await send_result(await invoke(request, values), scope, receive, send, status)
         else:
 
             async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
-                await send_result(await invoke(None, values), scope, receive, send)
+                await send_result(await invoke(None, values), scope, receive, send, status)
 
         return handle
 
     @staticmethod
-    def _make_hooked_handler(plan: CallPlan, settings: RouteSettings) -> Any:
-        invoke, limit = plan.invoke, settings.max_body_size
+    def _make_context_handler(
+        plan: CallPlan, settings: RouteSettings, path_key: frozenset[Any], status: int | None
+    ) -> Any:
+        """Endpoints with dependencies, query/header/cookie/body parameters."""
+        dependant, limit, overrides = plan.dependant, settings.max_body_size, settings.overrides
+        needs_request = plan.needs_request
+        call = _caller(dependant.call, dependant.kind == "async")
+
+        async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+            request = Request(scope, receive, max_body_size=limit) if needs_request else None
+            context = Context(request, scope["path_params"], overrides, path_key)
+            try:
+                kwargs = await context.solve_endpoint(dependant)
+                await send_result(await call(kwargs), scope, receive, send, status)
+                if context.background is not None:
+                    await context.background()
+            except BaseException as exc:
+                if context.teardowns:
+                    await context.teardowns.close(exc)
+                raise
+            if context.teardowns:
+                # After the response: e.g. a session is closed, a transaction committed.
+                await context.teardowns.close(None)
+
+        return handle
+
+    @staticmethod
+    def _make_hooked_handler(run: _Runner, settings: RouteSettings, status: int | None) -> Any:
+        limit = settings.max_body_size
         before = [hook for _, hook in settings.hooks.before]
         after = [hook for _, hook in settings.hooks.after]
 
         async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
             request = Request(scope, receive, max_body_size=limit)
-            response: Response | None = None
-            for hook in before:
-                response = await hook(request)
-                if response is not None:
-                    break
-            if response is None:
-                response = to_response(await invoke(request, values))
-            for after_hook in after:
-                response = await after_hook(request, response) or response
-            await response(scope, receive, send)
+            context: Context | None = None
+            try:
+                response: Response | None = None
+                for hook in before:
+                    response = await hook(request)
+                    if response is not None:
+                        break
+                if response is None:
+                    result, context = await run(request, scope, values)
+                    response = to_response(result, status)
+                for after_hook in after:
+                    response = await after_hook(request, response) or response
+                await response(scope, receive, send)
+                await _after_response(context, None)
+            except BaseException as exc:
+                await _after_response(context, exc)
+                raise
 
         return handle
 
-    def _make_traced_handler(self, plan: CallPlan, settings: RouteSettings) -> Any:
-        invoke, limit = plan.invoke, settings.max_body_size
+    def _make_traced_handler(self, run: _Runner, settings: RouteSettings) -> Any:
+        status = self.status_code
+        limit = settings.max_body_size
         before, after = settings.hooks.before, settings.hooks.after
         endpoint_name = hook_name(self.endpoint)
 
@@ -191,25 +256,35 @@ class Route:
             trace = current_trace.get()
             assert trace is not None
             request = Request(scope, receive, max_body_size=limit)
-            response: Response | None = None
-            for name, hook in before:
-                span = trace.enter(f"before_request {name}")
-                response = await hook(request)
-                trace.exit(span, f"before_request {name}"
-                           + (" -> short-circuit" if response is not None else ""))
-                if response is not None:
-                    break
-            if response is None:
-                span = trace.enter(f"endpoint {endpoint_name}")
-                response = to_response(await invoke(request, values))
+            context: Context | None = None
+            try:
+                response: Response | None = None
+                for name, hook in before:
+                    span = trace.enter(f"before_request {name}")
+                    response = await hook(request)
+                    trace.exit(span, f"before_request {name}"
+                               + (" -> short-circuit" if response is not None else ""))
+                    if response is not None:
+                        break
+                if response is None:
+                    span = trace.enter(f"endpoint {endpoint_name}")
+                    result, context = await run(request, scope, values)
+                    response = to_response(result, status)
+                    trace.exit(span)
+                for name, after_hook in after:
+                    span = trace.enter(f"after_request {name}")
+                    response = await after_hook(request, response) or response
+                    trace.exit(span)
+                span = trace.enter(f"response {response.status_code}")
+                await response(scope, receive, send)
                 trace.exit(span)
-            for name, after_hook in after:
-                span = trace.enter(f"after_request {name}")
-                response = await after_hook(request, response) or response
-                trace.exit(span)
-            span = trace.enter(f"response {response.status_code}")
-            await response(scope, receive, send)
-            trace.exit(span)
+                if context is not None and (context.teardowns or context.background):
+                    span = trace.enter("background tasks and dependency teardown")
+                    await _after_response(context, None)
+                    trace.exit(span)
+            except BaseException as exc:
+                await _after_response(context, exc)
+                raise
 
         return handle
 
@@ -284,9 +359,11 @@ class Router:
         routes: Sequence[Route] | None = None,
         *,
         redirect_slashes: bool = True,
+        dependencies: Sequence[Any] = (),
     ) -> None:
         self.routes: list[Route] = list(routes or [])
         self.redirect_slashes = redirect_slashes
+        self.dependencies = list(dependencies)
         self._included: list[tuple[str, Router]] = []
         self._static: dict[str, dict[str, Route]] = {}
         self._root = _Node()
@@ -302,8 +379,13 @@ class Router:
         *,
         name: str | None = None,
         include_in_schema: bool = True,
+        dependencies: Sequence[Any] = (),
+        status_code: int | None = None,
         **options: Any,
     ) -> Route:
+        """Register ``endpoint`` at ``path``. ``dependencies`` run before it (guards);
+        ``status_code`` is the status of a non-Response return value; other
+        keyword ``options`` are kept on ``route.options`` for plugins to read."""
         self._check_open()
         route = Route(
             path,
@@ -311,6 +393,8 @@ class Router:
             methods=methods,
             name=name,
             include_in_schema=include_in_schema,
+            dependencies=dependencies,
+            status_code=status_code,
             options=options,
         )
         self.routes.append(route)
@@ -357,16 +441,18 @@ class Router:
                 "time or in the app factory"
             )
 
-    def iter_routes(self, prefix: str = "") -> Iterator[Route]:
-        """Every route, with included routers flattened under their prefixes."""
+    def iter_routes(self, prefix: str = "", dependencies: Sequence[Any] = ()) -> Iterator[Route]:
+        """Every route, with included routers flattened under their prefixes and
+        each router's ``dependencies`` put before the route's own."""
+        inherited = [*dependencies, *self.dependencies]
         for route in self.routes:
-            if not prefix:
+            if not prefix and not inherited:
                 yield route
                 continue
-            path = prefix + route.path if route.path != "/" else prefix
-            yield _copy_route(route, path)
+            path = prefix + route.path if route.path != "/" or not prefix else prefix
+            yield _copy_route(route, path, inherited)
         for sub_prefix, router in self._included:
-            yield from router.iter_routes(prefix + sub_prefix)
+            yield from router.iter_routes(prefix + sub_prefix, inherited)
 
     # -- building (once, at startup) ----------------------------------------
     def build(self, settings: RouteSettings | None = None) -> None:
@@ -523,16 +609,17 @@ class Router:
         raise NoMatchFound("; ".join(errors))
 
 
-def _copy_route(route: Route, path: str) -> Route:
-    copy = Route(
+def _copy_route(route: Route, path: str, dependencies: Sequence[Any]) -> Route:
+    return Route(
         path,
         route.endpoint,
         methods=sorted(route.methods),
         name=route.name,
         include_in_schema=route.include_in_schema,
+        dependencies=[*dependencies, *route.dependencies],
+        status_code=route.status_code,
         options=route.options,
     )
-    return copy
 
 
 def _without_body(send: Send) -> Send:
@@ -547,3 +634,56 @@ def _without_body(send: Send) -> Send:
 
     return send_head
 
+
+
+_Runner = Callable[[Request, Scope, Any], Awaitable[tuple[Any, Context | None]]]
+
+
+def _guard_callable(dependency: Any) -> Callable[..., Any]:
+    """``dependencies=[Depends(check)]`` or ``dependencies=[check]``."""
+    if isinstance(dependency, Depends):
+        if dependency.dependency is None:
+            raise ConfigurationError("dependencies=[Depends()] needs a callable")
+        return dependency.dependency
+    if not callable(dependency):
+        raise ConfigurationError(f"{dependency!r} in dependencies=[...] is not callable")
+    return cast(Callable[..., Any], dependency)
+
+
+def _caller(endpoint: Callable[..., Any], is_async: bool) -> Callable[[dict[str, Any]], Any]:
+    if is_async:
+        return lambda kwargs: endpoint(**kwargs)
+
+    async def call_in_thread(kwargs: dict[str, Any]) -> Any:
+        return await anyio.to_thread.run_sync(lambda: endpoint(**kwargs))
+
+    return call_in_thread
+
+
+def _endpoint_runner(plan: CallPlan, settings: RouteSettings, path_key: frozenset[Any]) -> _Runner:
+    """For hooked and traced routes: call the endpoint, returning its result and
+    the context whose background tasks and teardowns still have to run."""
+    invoke, dependant, overrides = plan.invoke, plan.dependant, settings.overrides
+    call = _caller(dependant.call, dependant.kind == "async")
+
+    async def run(request: Request, scope: Scope, values: Any) -> tuple[Any, Context | None]:
+        if invoke is not None:
+            return await invoke(request, values), None
+        context = Context(request, scope["path_params"], overrides, path_key)
+        try:
+            kwargs = await context.solve_endpoint(dependant)
+            return await call(kwargs), context
+        except BaseException as exc:
+            await _after_response(context, exc)
+            raise
+
+    return run
+
+
+async def _after_response(context: Context | None, exc: BaseException | None) -> None:
+    if context is None:
+        return
+    if exc is None and context.background is not None:
+        await context.background()
+    if context.teardowns:
+        await context.teardowns.close(exc)
