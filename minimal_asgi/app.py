@@ -25,8 +25,10 @@ from minimal_asgi.errors import ErrorLayer, ExceptionHandler
 from minimal_asgi.exceptions import ConfigurationError
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.middleware import Middleware, build_middleware_stack
+from minimal_asgi.openapi import add_openapi_routes, openapi_document
+from minimal_asgi.plugins import load_plugin
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
-from minimal_asgi.routing import Route, Router, RouteSettings
+from minimal_asgi.routing import Route, Router, RouteSettings, RouteWrapper
 from minimal_asgi.trace import run_traced
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 
@@ -45,6 +47,9 @@ class App:
     ``max_body_size``: the largest request body read, in bytes (413 beyond).
     ``trace``: log the lifecycle of every request (also ``MINIMAL_ASGI_TRACE=1``).
     ``lifespan``: ``async_context_manager(app)`` run around the app's life.
+    ``title``, ``version``: the API's name and version in its OpenAPI document.
+    ``openapi_url``, ``docs_url``: where the document and the page listing the
+    endpoints are served (``None`` turns each off; no document, no page).
     """
 
     def __init__(
@@ -63,6 +68,10 @@ class App:
         trace: bool | None = None,
         dependencies: Sequence[Any] = (),
         reject_unknown_fields: bool = True,
+        title: str = "minimal_asgi app",
+        version: str = "0.1.0",
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
     ) -> None:
         self.debug = debug
         self.router = Router(routes, redirect_slashes=redirect_slashes)
@@ -73,14 +82,24 @@ class App:
         self.max_body_size = max_body_size
         self.dependencies = list(dependencies)
         self.reject_unknown_fields = reject_unknown_fields
+        # The OpenAPI document (openapi.py) and where it is served; None turns off.
+        self.title = title
+        self.version = version
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self._openapi: dict[str, Any] | None = None
+        self._openapi_routes_added = False
         self.providers: dict[Any, Callable[..., Any]] = {}
         self.dependency_overrides = DependencyOverrides()
         self._plan_builder: PlanBuilder | None = None
         if trace is None:
             trace = os.environ.get("MINIMAL_ASGI_TRACE", "") not in ("", "0", "false")
         self.trace = trace
-        self._startup: list[Callable[[], Any]] = []
-        self._shutdown: list[Callable[[], Any]] = []
+        # Startup hooks, shutdown hooks and lifespan contexts, in registration
+        # order: started in this order, stopped in the reverse (a stack).
+        self._lifespan_steps: list[tuple[str, Callable[..., Any]]] = []
+        self._route_wrappers: list[RouteWrapper] = []
+        self.plugins: list[Any] = []
         self._lifespan = lifespan
         self._entry: ASGIApp | None = None
         for exc_type, handler in (exception_handlers or {}).items():
@@ -130,7 +149,8 @@ class App:
 
     @property
     def routes(self) -> list[Route]:
-        return list(self.router.iter_routes())
+        """Every route, flattened; once started, the very routes that serve."""
+        return self.router.all_routes()
 
     # -- middleware, hooks, handlers ------------------------------------------
     def add_middleware(self, cls: Any, /, *args: Any, **options: Any) -> None:
@@ -165,13 +185,38 @@ class App:
 
     def on_startup(self, func: F) -> F:
         """Run ``func`` when the app starts (in registration order)."""
-        self._startup.append(func)
+        self._check_open("add a startup hook")
+        self._lifespan_steps.append(("startup", func))
         return func
 
     def on_shutdown(self, func: F) -> F:
         """Run ``func`` when the app stops (in reverse registration order)."""
-        self._shutdown.append(func)
+        self._check_open("add a shutdown hook")
+        self._lifespan_steps.append(("shutdown", func))
         return func
+
+    def add_lifespan(
+        self, factory: Callable[[App], contextlib.AbstractAsyncContextManager[Any]]
+    ) -> None:
+        """Add a paired start/stop step: ``factory(app)`` returns an async context
+        manager, entered at startup and exited at shutdown. What it yields (a
+        mapping, or None) is added to the lifespan state. This is how a plugin
+        opens a connection pool: if a later step fails to start, the pool is
+        closed again."""
+        self._check_open("add a lifespan step")
+        self._lifespan_steps.append(("context", factory))
+
+    def add_route_wrapper(self, wrapper: RouteWrapper) -> None:
+        """Let a plugin wrap the routes it cares about, once, at startup.
+
+        ``wrapper(route, handler)`` receives each route (read ``route.options``,
+        e.g. ``@app.get("/x", cache=30)`` gives ``{"cache": 30}``) and the ASGI
+        app that runs that route's hooks and endpoint; it returns that app
+        unchanged, or a new ASGI app around it. Routes a plugin ignores pay
+        nothing per request.
+        """
+        self._check_open("add a route wrapper")
+        self._route_wrappers.append(wrapper)
 
     def provide(self, type_: Any, factory: Callable[..., Any]) -> None:
         """Fill every parameter annotated ``type_`` with what ``factory`` returns.
@@ -198,11 +243,17 @@ class App:
         return DependencyScope(self._plan_builder, self.dependency_overrides)._run()
 
     def install(self, plugin: Any) -> None:
-        """Set up a plugin: any object with a ``setup(app)`` method."""
+        """Set up a plugin: any object with a ``setup(app)`` method, or the name
+        of an installed one (see minimal_asgi.plugins)."""
+        self._check_open("install a plugin")
+        if isinstance(plugin, str):
+            plugin = load_plugin(plugin)
         setup = getattr(plugin, "setup", None)
         if not callable(setup):
             raise ConfigurationError(f"{plugin!r} is not a plugin: it has no setup(app) method")
-        self._check_open("install a plugin")
+        if any(installed is plugin for installed in self.plugins):
+            raise ConfigurationError(f"plugin {plugin!r} is installed twice")
+        self.plugins.append(plugin)
         setup(self)
 
     def _check_open(self, action: str) -> None:
@@ -221,6 +272,9 @@ class App:
         (or on the first request if the server sends no lifespan events)."""
         if self._entry is not None:
             return self._entry
+        if not self._openapi_routes_added:
+            self._openapi_routes_added = True
+            add_openapi_routes(self)
         builder = PlanBuilder(self.providers, forbid_extra=self.reject_unknown_fields)
         settings = RouteSettings(
             max_body_size=self.max_body_size,
@@ -229,6 +283,7 @@ class App:
             builder=builder,
             overrides=self.dependency_overrides,
             dependencies=self.dependencies,
+            wrappers=self._route_wrappers,
         )
         self.router.build(settings)
         self._plan_builder = builder
@@ -245,6 +300,19 @@ class App:
         self._entry = stack
         return stack
 
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document describing this app's routes (openapi.py).
+
+        Generated once after startup and kept; before startup, afresh on each
+        call, since routes may still be added.
+        """
+        if self._openapi is not None:
+            return self._openapi
+        document = openapi_document(self)
+        if self.started:
+            self._openapi = document
+        return document
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._serve_lifespan(scope, receive, send)
@@ -258,9 +326,11 @@ class App:
     async def lifespan_context(self) -> AsyncIterator[Mapping[str, Any]]:
         """Everything that starts with the app and stops with it, as one context.
 
-        Startup: build the app, enter ``lifespan=``, then the ``on_startup`` hooks
-        in order. Shutdown: the ``on_shutdown`` hooks in reverse order, then exit
-        ``lifespan=``. If startup fails, what already started is unwound.
+        Startup: build the app, enter ``lifespan=``, then the steps added with
+        ``on_startup``, ``on_shutdown`` and ``add_lifespan`` in registration
+        order. Shutdown: the same steps in reverse order (a stack), then exit
+        ``lifespan=``. If a startup step fails, the steps already started are
+        unwound (their shutdown runs) and the error propagates.
         """
         state: dict[str, Any] = {}
         async with contextlib.AsyncExitStack() as stack:
@@ -269,13 +339,16 @@ class App:
                 values = await stack.enter_async_context(self._lifespan(self))
                 if values:
                     state.update(values)
-            for hook in self._startup:
-                await as_async(hook)()
-            try:
-                yield state
-            finally:
-                for hook in reversed(self._shutdown):
-                    await as_async(hook)()
+            for kind, step in self._lifespan_steps:
+                if kind == "startup":
+                    await as_async(step)()
+                elif kind == "shutdown":
+                    stack.push_async_callback(as_async(step))
+                else:
+                    values = await stack.enter_async_context(step(self))
+                    if values:
+                        state.update(values)
+            yield state
 
     async def _serve_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()

@@ -8,6 +8,7 @@ value back into a segment for ``url_path_for``.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 import uuid
@@ -80,10 +81,12 @@ class FloatConvertor(Convertor):
         number = float(value)
         if number < 0 or not math.isfinite(number):
             raise ValueError(f"{value!r} is not a finite non-negative number")
-        text = repr(number)
-        if not _DECIMAL.fullmatch(text):  # 1e-07 and friends
-            text = f"{number:.20f}".rstrip("0")
-            text += "0" if text.endswith(".") else ""
+        text = repr(number + 0.0)  # + 0.0 turns -0.0, which would not match, into 0.0
+        if not _DECIMAL.fullmatch(text):  # 1e-07, 5e-324, 1e+16 and friends
+            # The shortest digits that round-trip (repr's), written out without
+            # an exponent; keep a ".0" so the segment never reads as an int.
+            text = format(decimal.Decimal(text), "f")
+            text += "" if "." in text else ".0"
         return text
 
 

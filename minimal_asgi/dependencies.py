@@ -37,6 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
+import anyio
 import anyio.to_thread
 
 from minimal_asgi.background import BackgroundTasks
@@ -231,6 +232,24 @@ class Dependant:
     def description(self) -> str:
         return describe_callable(self.call)
 
+    def explain(self) -> str:
+        """The plan as a tree a person can read: where each argument comes from."""
+        kinds = {"async": "", "sync": ", sync: worker thread", "async_gen": ", async generator",
+                 "gen": ", generator: worker thread"}
+        name = getattr(self.call, "__qualname__", repr(self.call))
+        lines = [f"{name}{kinds[self.kind]}"]
+        children: list[tuple[str, Dependant | None]] = [
+            (f"guard {getattr(g.call, '__qualname__', g.call)}", g) for g in self.guards
+        ]
+        children += [(_describe_source(source), _sub(source)) for source in self.sources]
+        for index, (label, sub) in enumerate(children):
+            last = index == len(children) - 1
+            lines.append(("└─ " if last else "├─ ") + label)
+            if sub is not None:
+                below = sub.explain().splitlines()[1:]
+                lines.extend(("   " if last else "│  ") + line for line in below)
+        return "\n".join(lines)
+
     def walk(self) -> typing.Iterator[Dependant]:
         """This plan and every plan below it (for OpenAPI and checks)."""
         yield self
@@ -239,6 +258,37 @@ class Dependant:
         for source in self.sources:
             if isinstance(source, DependsSource):
                 yield from source.dependant.walk()
+
+
+def _sub(source: Source) -> Dependant | None:
+    return source.dependant if isinstance(source, DependsSource) else None
+
+
+def _type_label(annotation: Any) -> str:
+    base, _ = split_annotated(annotation)
+    return getattr(base, "__name__", None) or str(base).replace("typing.", "")
+
+
+def _describe_source(source: Source) -> str:
+    name = source.name
+    if isinstance(source, PathSource):
+        return f"{name}: path" + (" (converted)" if source.convert else "")
+    if isinstance(source, RequestSource):
+        return f"{name}: the Request"
+    if isinstance(source, BackgroundSource):
+        return f"{name}: this request's BackgroundTasks"
+    if isinstance(source, DependsSource):
+        dependant = source.dependant
+        label = getattr(dependant.call, "__qualname__", repr(dependant.call))
+        kind = {"async_gen": " (async generator)", "gen": " (generator)", "sync": " (sync)"}
+        return f"{name}: Depends({label}){kind.get(dependant.kind, '')}"
+    if isinstance(source, TextSource):
+        required = "required" if source.default is _REQUIRED else f"default {source.default!r}"
+        type_name = _type_label(source.annotation)
+        return f"{name}: {source.location} {source.key!r} ({type_name}, {required})"
+    if isinstance(source, BodySource):
+        return f"{name}: JSON body ({_type_label(source.annotation)})"
+    return name  # pragma: no cover
 
 
 def _kind(call: Callable[..., Any]) -> str:
@@ -547,13 +597,17 @@ class Teardowns:
 
     async def close(self, exc: BaseException | None) -> None:
         first_error: BaseException | None = None
-        while self._exits:
-            exit_ = self._exits.pop()
-            try:
-                await exit_(exc)
-            except BaseException as teardown_error:
-                if teardown_error is not exc and first_error is None:
-                    first_error = teardown_error
+        # Shielded: if the request was cancelled (a timeout, a client gone), the
+        # teardowns' own awaits would be cancelled too, and a connection would
+        # never go back to its pool.
+        with anyio.CancelScope(shield=True):
+            while self._exits:
+                exit_ = self._exits.pop()
+                try:
+                    await exit_(exc)
+                except BaseException as teardown_error:
+                    if teardown_error is not exc and first_error is None:
+                        first_error = teardown_error
         if first_error is not None and exc is None:
             raise first_error
 
@@ -663,10 +717,12 @@ class Context:
 
     async def call(self, dependant: Dependant) -> Any:
         """Call a dependency (at most once per request unless use_cache=False)."""
+        # use_cache belongs to the Depends(...) that asked, so an override keeps it.
+        use_cache = dependant.use_cache
         if self.overrides is not None:
             dependant = self.overrides.plan_for(dependant, self.path_key)
         call = dependant.call
-        if dependant.use_cache and call in self.cache:
+        if use_cache and call in self.cache:
             return self.cache[call]
         kwargs = await self.solve(dependant)
         if kwargs is None:
@@ -684,7 +740,7 @@ class Context:
             sync_manager = contextlib.contextmanager(call)(**kwargs)
             value = await anyio.to_thread.run_sync(sync_manager.__enter__)
             self.teardowns.push(_sync_exit(sync_manager))
-        if dependant.use_cache:
+        if use_cache:
             self.cache[call] = value
         return value
 

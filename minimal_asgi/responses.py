@@ -23,9 +23,9 @@ from urllib.parse import quote
 import anyio
 import anyio.to_thread
 
-from minimal_asgi.background import BackgroundTasks
+from minimal_asgi.background import BackgroundTask, BackgroundTasks
 from minimal_asgi.datastructures import MutableHeaders, check_header_value
-from minimal_asgi.types import Receive, Scope, Send
+from minimal_asgi.types import Message, Receive, Scope, Send
 
 __all__ = [
     "HTMLResponse",
@@ -97,6 +97,19 @@ class Response:
         self.background = background
         self.body = self.render(content)
         self.raw_headers = self._initial_headers(headers)
+
+    @property
+    def background(self) -> BackgroundCallable | BackgroundTasks | None:
+        """What runs after the response is sent."""
+        return self._background
+
+    @background.setter
+    def background(self, background: BackgroundCallable | BackgroundTasks | None) -> None:
+        # Any callable will do: wrapped in a BackgroundTask, a sync one runs in a
+        # worker thread and a failure is logged rather than raised.
+        if background is not None and not isinstance(background, BackgroundTask | BackgroundTasks):
+            background = BackgroundTask(background)
+        self._background = background
 
     def render(self, content: Any) -> bytes:
         if content is None:
@@ -307,9 +320,11 @@ class RedirectResponse(Response):
         background: BackgroundCallable | BackgroundTasks | None = None,
     ) -> None:
         super().__init__(b"", status_code=status_code, headers=headers, background=background)
+        # A CR, LF or NUL in a URL is a bug or an attack (often a URL taken from
+        # user input): refuse it rather than quietly percent-encode it below.
+        check_header_value("location", str(url))
         # Quote anything that is not already legal in a URL, and nothing else.
         location = quote(str(url), safe=":/%#?=@[]!$&'()*+,;~")
-        check_header_value("location", location)
         self.raw_headers.append((b"location", location.encode("latin-1")))
 
 
@@ -377,21 +392,37 @@ class StreamingResponse(Response):
         await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        disconnected = False
+        disconnected = finishing = False
 
         async def watch_disconnect(cancel: anyio.CancelScope) -> None:
             nonlocal disconnected
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    disconnected = True
-                    cancel.cancel()
+                    # Once the last message is on its way, a disconnect is just the
+                    # normal end of the exchange: the background tasks still run.
+                    if not finishing:
+                        disconnected = True
+                        cancel.cancel()
                     return
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch_disconnect, group.cancel_scope)
-            await self._stream(send)
-            group.cancel_scope.cancel()
+        async def send_noting_end(message: Message) -> None:
+            nonlocal finishing
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                finishing = True
+            await send(message)
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(watch_disconnect, group.cancel_scope)
+                await self._stream(send_noting_end)
+                group.cancel_scope.cancel()
+        except BaseExceptionGroup as errors:
+            # The task group wraps a failing iterator's error in a group; report it
+            # as raised, so handlers, servers and tests see the user's exception.
+            if len(errors.exceptions) != 1:
+                raise
+            raise errors.exceptions[0] from None
         if self.background is not None and not disconnected:
             await self.background()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
 import anyio.to_thread
 
@@ -37,14 +38,18 @@ from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.responses import RedirectResponse, Response, send_result, to_response
 from minimal_asgi.trace import current_trace
-from minimal_asgi.types import Message, Receive, Scope, Send
+from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["NoMatchFound", "Route", "Router"]
 
 Endpoint = Callable[..., Any]
+RouteWrapper = Callable[["Route", ASGIApp], ASGIApp]
 F = TypeVar("F", bound=Endpoint)
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+
+
+_VALUES_KEY = "minimal_asgi.path_values"
 
 
 class NoMatchFound(LookupError):
@@ -103,6 +108,7 @@ class RouteSettings:
     builder: PlanBuilder = field(default_factory=PlanBuilder)
     overrides: DependencyOverrides | None = None
     dependencies: Sequence[Any] = ()
+    wrappers: Sequence[RouteWrapper] = ()
 
 
 class Route:
@@ -174,6 +180,30 @@ class Route:
             self.handle = self._make_plain_handler(self.plan, settings, status)
         else:
             self.handle = self._make_context_handler(self.plan, settings, path_key, status)
+        if settings.wrappers:
+            self._apply_wrappers(settings.wrappers)
+
+    def _apply_wrappers(self, wrappers: Sequence[RouteWrapper]) -> None:
+        """Give plugins the route as an ASGI app to wrap (see App.add_route_wrapper).
+        The converted path values travel in the scope, since ASGI has no slot."""
+        handle = self.handle
+
+        async def route_app(scope: Scope, receive: Receive, send: Send) -> None:
+            await handle(scope, receive, send, scope[_VALUES_KEY])
+
+        wrapped: ASGIApp = route_app
+        # Reversed, so the first plugin installed is the outermost layer, as the
+        # first entry of App(middleware=[...]) is.
+        for wrapper in reversed(wrappers):
+            wrapped = wrapper(self, wrapped)
+        if wrapped is route_app:
+            return  # no plugin wanted this route: keep the direct handler
+
+        async def wrapped_handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+            scope[_VALUES_KEY] = values
+            await wrapped(scope, receive, send)
+
+        self.handle = wrapped_handle
 
     @staticmethod
     def _make_plain_handler(plan: CallPlan, settings: RouteSettings, status: int | None) -> Any:
@@ -201,7 +231,13 @@ class Route:
         call = _caller(dependant.call, dependant.kind == "async")
 
         async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
-            request = Request(scope, receive, max_body_size=limit) if needs_request else None
+            # An override (a test's fake) may read the request when the original
+            # did not; a Request is cheap: it parses nothing until asked.
+            request = (
+                Request(scope, receive, max_body_size=limit)
+                if needs_request or overrides
+                else None
+            )
             context = Context(request, scope["path_params"], overrides, path_key)
             try:
                 kwargs = await context.solve_endpoint(dependant)
@@ -368,7 +404,11 @@ class Router:
         self._static: dict[str, dict[str, Route]] = {}
         self._root = _Node()
         self._by_name: dict[str, list[Route]] = {}
+        self._routes_built: list[Route] = []
         self._built = False
+        # Set when the app starts, on this router and every router it includes:
+        # a route added to any of them later would never be seen.
+        self._frozen = False
 
     # -- registering ---------------------------------------------------------
     def add_route(
@@ -430,12 +470,22 @@ class Router:
             raise ConfigurationError(
                 f"prefix {prefix!r} must start with '/' and not end with one, like '/v1'"
             )
-        if router is self:
-            raise ConfigurationError("a router cannot include itself")
+        if router is self or router._includes(self):
+            raise ConfigurationError(
+                "a router cannot include itself, directly or through a router it includes"
+            )
         self._included.append((prefix, router))
 
+    def _includes(self, other: Router) -> bool:
+        return any(r is other or r._includes(other) for _, r in self._included)
+
+    def _freeze(self) -> None:
+        self._frozen = True
+        for _, router in self._included:
+            router._freeze()
+
     def _check_open(self) -> None:
-        if self._built:
+        if self._frozen:
             raise ConfigurationError(
                 "routes cannot be added after the app has started; register them at import "
                 "time or in the app factory"
@@ -453,6 +503,10 @@ class Router:
             yield _copy_route(route, path, inherited)
         for sub_prefix, router in self._included:
             yield from router.iter_routes(prefix + sub_prefix, inherited)
+
+    def all_routes(self) -> list[Route]:
+        """The flattened routes: after ``build()``, the prepared ones that serve."""
+        return list(self._routes_built) if self._built else list(self.iter_routes())
 
     # -- building (once, at startup) ----------------------------------------
     def build(self, settings: RouteSettings | None = None) -> None:
@@ -487,9 +541,10 @@ class Router:
                 handlers = node.handlers
             for method in route.methods:
                 handlers[method] = route
-        self.routes_built = routes
+        self._routes_built = routes
         self._static, self._root, self._by_name = static, root, by_name
         self._built = True
+        self._freeze()
 
     # -- matching (per request) ---------------------------------------------
     def match(self, path: str, method: str) -> tuple[Route | None, Sequence[Any], set[str]]:
@@ -545,8 +600,11 @@ class Router:
             self.build()
         path = scope["path"]
         root_path = scope.get("root_path")
+        # Strip the mount point only as whole segments: "/api" is not in "/apis".
         if root_path and path.startswith(root_path):
-            path = path[len(root_path) :] or "/"
+            rest = path[len(root_path) :]
+            if not rest or rest[0] == "/":
+                path = rest or "/"
         method = scope["method"] if scope["type"] == "http" else "GET"
         route, values, allowed = self.match(path, method)
         trace = current_trace.get()
@@ -587,7 +645,9 @@ class Router:
             if route is not None or other_allowed:
                 query = scope.get("query_string", b"").decode("latin-1")
                 root_path = scope.get("root_path", "")
-                target = root_path + other + (f"?{query}" if query else "")
+                # ``other`` is decoded: re-encode it, or a "%3F" in it would come
+                # back as "?" and start a query string.
+                target = quote(root_path + other) + (f"?{query}" if query else "")
                 await RedirectResponse(target, status_code=307)(scope, receive, send)
                 return
         raise HTTPException(404, f"No route matches {method} {path}")

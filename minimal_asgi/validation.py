@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import enum
 import inspect
+import math
 import re
 import types
 import typing
@@ -60,7 +61,7 @@ class RequestValidationError(HTTPException):
         count = len(errors)
         super().__init__(
             422,
-            f"{count} field{'s' if count != 1 else ''} failed validation",
+            f"{count} validation error{'s' if count != 1 else ''}; see 'errors'",
             title="Unprocessable Content",
             extra={"errors": errors},
         )
@@ -348,7 +349,7 @@ def compile_json(annotation: Any, *, forbid_extra: bool = True) -> JsonValidator
 
     def checked(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
         result = validator(value, loc, errors, depth)
-        if result is INVALID:
+        if result is INVALID or result is None:  # None: an Optional left empty
             return result
         for check in checks:
             message = check(result)
@@ -402,8 +403,15 @@ def _compile_json_base(base: Any, forbid_extra: bool) -> JsonValidator:
     if base is float:
 
         def number(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-            if type(value) is float or type(value) is int:
+            if type(value) is int:
                 return float(value)
+            if type(value) is float:
+                # Python's json module reads NaN and Infinity, which JSON does not
+                # have: refuse them, or they would break the JSON of the response.
+                if math.isfinite(value):
+                    return value
+                errors.append(error(loc, "must be a finite number", "value"))
+                return INVALID
             errors.append(error(loc, f"expected a number, got {_type_name(value)}", "type"))
             return INVALID
 
@@ -505,13 +513,18 @@ def _sequence(item: JsonValidator, origin: Any) -> JsonValidator:
     return sequence
 
 
+# The dataclass validators being compiled right now: a recursive type (a tree
+# whose nodes hold a ``list[Node]``) gets the validator under construction
+# instead of compiling itself forever. MAX_DEPTH then bounds the recursion.
+_COMPILING: dict[tuple[type, bool], JsonValidator] = {}
+
+
 def _dataclass_validator(cls: type, forbid_extra: bool) -> JsonValidator:
-    hints = typing.get_type_hints(cls, include_extras=True)
+    compiling = _COMPILING.get((cls, forbid_extra))
+    if compiling is not None:
+        return compiling
     fields = [f for f in dataclasses.fields(cls) if f.init]
-    plan: list[tuple[str, JsonValidator, Any, Any]] = []
-    for f in fields:
-        plan.append((f.name, compile_json(hints[f.name], forbid_extra=forbid_extra), f.default,
-                     f.default_factory))
+    plan: list[tuple[str, JsonValidator, Any, Any]] = []  # filled below, read per request
     known = frozenset(f.name for f in fields)
     missing = dataclasses.MISSING
 
@@ -541,4 +554,12 @@ def _dataclass_validator(cls: type, forbid_extra: bool) -> JsonValidator:
             return INVALID
         return cls(**kwargs)
 
+    _COMPILING[(cls, forbid_extra)] = validate
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        for f in fields:
+            validator = compile_json(hints[f.name], forbid_extra=forbid_extra)
+            plan.append((f.name, validator, f.default, f.default_factory))
+    finally:
+        del _COMPILING[(cls, forbid_extra)]
     return validate

@@ -1,0 +1,921 @@
+"""OpenAPI: the app's routes, written down as a document other programs read.
+
+No request passes through this module on its way to an endpoint. It reads what
+the app built at startup - each route's path and its dependency *plan*
+(dependencies.py) - and describes it as an OpenAPI 3.1 document: a query
+parameter is listed because the plan reads it, with the JSON Schema of the
+annotation its validator checks. So the document is derived from the same
+facts the request path acts on, and cannot quietly drift from the code.
+
+Two routes serve it (added by ``App.build`` unless turned off):
+
+    GET /openapi.json   the document, generated once after startup
+    GET /docs           a small self-contained page that fetches the document
+                        and lists the endpoints; it loads nothing from elsewhere
+
+OpenAPI 3.1 uses JSON Schema 2020-12 for its schemas, so Python types map onto
+plain JSON Schema: ``int | None`` is ``{"type": ["integer", "null"]}``, a
+dataclass is an object schema kept once under ``components/schemas`` and
+referred to by ``$ref`` (which is also how a recursive dataclass stays finite).
+"""
+
+from __future__ import annotations
+
+import base64
+import collections.abc
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import html
+import inspect
+import math
+import re
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+
+from minimal_asgi.dependencies import (
+    BodySource,
+    Dependant,
+    PathSource,
+    PlanBuilder,
+    TextSource,
+)
+from minimal_asgi.exceptions import ConfigurationError
+from minimal_asgi.requests import Request
+from minimal_asgi.responses import (
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    json_dumps,
+)
+from minimal_asgi.routing import Route, RouteSettings
+from minimal_asgi.validation import Ge, Gt, Le, Lt, MaxLen, MinLen, Pattern, split_annotated
+
+if TYPE_CHECKING:
+    from minimal_asgi.app import App
+
+__all__ = [
+    "OPENAPI_VERSION",
+    "SchemaRegistry",
+    "add_openapi_routes",
+    "docs_page",
+    "generate_openapi",
+    "openapi_document",
+]
+
+OPENAPI_VERSION = "3.1.0"
+
+_EMPTY: Any = inspect.Parameter.empty
+_NONE_TYPE = type(None)
+_CONSTRAINTS = (MinLen, MaxLen, Ge, Gt, Le, Lt, Pattern)
+
+# Methods in the order OpenAPI tools show them. CONNECT has no slot in a 3.1
+# path item; HEAD is answered by every GET route, so it is not listed beside it.
+_METHOD_ORDER = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+_SCALARS: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    bool: {"type": "boolean"},
+    uuid.UUID: {"type": "string", "format": "uuid"},
+    dt.datetime: {"type": "string", "format": "date-time"},
+    dt.date: {"type": "string", "format": "date"},
+    dt.time: {"type": "string", "format": "time"},
+}
+
+# What each path converter (convertors.py) lets through, as a schema.
+_CONVERTOR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "str": {"type": "string", "minLength": 1},
+    "path": {"type": "string"},
+    "int": {"type": "integer", "minimum": 0},
+    "float": {"type": "number", "minimum": 0},
+    "uuid": {"type": "string", "format": "uuid"},
+}
+_PATH_PARAM = re.compile(r"\{([^{}:]+)(?::([^{}]+))?\}")
+
+
+# -- JSON Schema for Python annotations ---------------------------------------------
+class SchemaRegistry:
+    """Turns annotations into JSON Schema. Dataclasses become named entries of
+    ``components`` (referred to by ``$ref``), everything else is inlined.
+
+    ``forbid_extra`` mirrors ``App(reject_unknown_fields=...)``: when unknown
+    body fields are rejected, object schemas say ``additionalProperties: false``.
+    """
+
+    def __init__(self, *, forbid_extra: bool = True, reserved: Iterable[str] = ()) -> None:
+        self.forbid_extra = forbid_extra
+        self.components: dict[str, dict[str, Any]] = {}
+        self._reserved = set(reserved)
+        self._names: dict[type, str] = {}
+
+    def schema(self, annotation: Any) -> dict[str, Any]:
+        """The schema of a JSON value of type ``annotation``."""
+        base, extras = split_annotated(annotation)
+        return _constrained(self._base(base), base, extras)
+
+    def parameter_schema(self, annotation: Any) -> dict[str, Any]:
+        """The schema of a path, query, header or cookie value. Text has no
+        null: an optional parameter is one that may be absent, so ``X | None``
+        is described as ``X`` (and ``required: false`` on the parameter)."""
+        base, extras = split_annotated(annotation)
+        inner = _optional_inner(base)
+        if inner is not None:
+            inner_base, inner_extras = split_annotated(inner)
+            base, extras = inner_base, [*inner_extras, *extras]
+        return _constrained(self._base(base), base, extras)
+
+    def _base(self, base: Any) -> dict[str, Any]:
+        if base is Any or base is object or base is _EMPTY:
+            return {}
+        if base is None or base is _NONE_TYPE:
+            return {"type": "null"}
+        if isinstance(base, type) and issubclass(base, enum.Enum):
+            return _enum_schema([member.value for member in base])
+        scalar = _SCALARS.get(base)
+        if scalar is not None:
+            return dict(scalar)
+        origin, args = get_origin(base), get_args(base)
+        if origin is Literal:
+            values = [v.value if isinstance(v, enum.Enum) else v for v in args]
+            if len(values) == 1:
+                return {**_type_of(values), "const": values[0]}
+            return _enum_schema(values)
+        if origin is Union or origin is types.UnionType:
+            return self._union(args)
+        if base in (list, set, frozenset, tuple) or origin in (
+            list,
+            set,
+            frozenset,
+            collections.abc.Sequence,
+            collections.abc.Set,
+        ):
+            schema: dict[str, Any] = {"type": "array"}
+            if args:
+                schema["items"] = self.schema(args[0])
+            if origin in (set, frozenset, collections.abc.Set) or base in (set, frozenset):
+                schema["uniqueItems"] = True
+            return schema
+        if origin is tuple:
+            if len(args) == 2 and args[1] is Ellipsis:
+                return {"type": "array", "items": self.schema(args[0])}
+            # A fixed-length tuple: one schema per position, nothing after.
+            return {
+                "type": "array",
+                "prefixItems": [self.schema(a) for a in args],
+                "minItems": len(args),
+                "maxItems": len(args),
+                "items": False,
+            }
+        if base is dict or origin in (dict, collections.abc.Mapping):
+            schema = {"type": "object"}
+            if len(args) == 2 and args[1] is not Any:
+                schema["additionalProperties"] = self.schema(args[1])
+            return schema
+        if isinstance(base, type) and dataclasses.is_dataclass(base):
+            return {"$ref": "#/components/schemas/" + self._dataclass(base)}
+        return {}  # a type JSON Schema cannot say more about: any value
+
+    def _union(self, args: tuple[Any, ...]) -> dict[str, Any]:
+        options = [a for a in args if a is not _NONE_TYPE]
+        schemas = [self.schema(a) for a in options]
+        if len(options) == len(args):
+            return {"anyOf": schemas}
+        if len(schemas) > 1:
+            return {"anyOf": [*schemas, {"type": "null"}]}
+        inner = schemas[0]
+        kind = inner.get("type")
+        if isinstance(kind, str) and not {"$ref", "const", "anyOf"} & inner.keys():
+            # {"type": "integer"} -> {"type": ["integer", "null"]}: shorter than
+            # anyOf, and what most tools render best. An enum must list null too.
+            nullable = {**inner, "type": [kind, "null"]}
+            if "enum" in nullable:
+                nullable["enum"] = [*nullable["enum"], None]
+            return nullable
+        return {"anyOf": [inner, {"type": "null"}]}
+
+    def _dataclass(self, cls: type) -> str:
+        name = self._names.get(cls)
+        if name is not None:
+            return name
+        name = self._unique_name(cls)
+        # Named *before* its fields are described, so that a field referring
+        # back to this class (a tree of comments) finds the name: no loop.
+        self._names[cls] = name
+        self.components[name] = {}
+        self.components[name] = self._dataclass_schema(cls)
+        return name
+
+    def _unique_name(self, cls: type) -> str:
+        taken = self._reserved | self.components.keys()
+        for candidate in (cls.__name__, f"{cls.__module__}.{cls.__qualname__}"):
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", candidate)
+            if name not in taken:
+                return name
+        number = 2
+        while f"{name}_{number}" in taken:
+            number += 1
+        return f"{name}_{number}"
+
+    def _dataclass_schema(self, cls: type) -> dict[str, Any]:
+        try:
+            hints = typing.get_type_hints(cls, include_extras=True)
+        except Exception:  # an unresolvable forward reference: describe what we can
+            hints = {}
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for f in dataclasses.fields(cls):
+            schema = self.schema(hints.get(f.name, Any))
+            if f.metadata.get("description"):
+                schema = {**schema, "description": str(f.metadata["description"])}
+            if not f.init:
+                # Computed by the class: in every response, never accepted in a body.
+                schema = {**schema, "readOnly": True}
+            elif f.default is not dataclasses.MISSING:
+                known, value = _json_value(f.default)
+                if known:
+                    schema = {**schema, "default": value}
+            elif f.default_factory is dataclasses.MISSING:
+                required.append(f.name)
+            properties[f.name] = schema
+        result: dict[str, Any] = {"type": "object"}
+        doc = cls.__dict__.get("__doc__") or ""
+        if doc and not doc.startswith(cls.__name__ + "("):  # not dataclass's generated one
+            result["description"] = inspect.cleandoc(doc)
+        result["properties"] = properties
+        if required:
+            result["required"] = required
+        if self.forbid_extra:
+            result["additionalProperties"] = False
+        return result
+
+
+def _optional_inner(annotation: Any) -> Any | None:
+    """``X | None`` -> ``X``; anything else -> None."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = get_args(annotation)
+        rest = [a for a in args if a is not _NONE_TYPE]
+        if len(rest) == 1 and len(args) == 2:
+            return rest[0]
+    return None
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", _NONE_TYPE: "null"}
+
+
+def _type_of(values: list[Any]) -> dict[str, Any]:
+    kinds = {_JSON_TYPES.get(type(v)) for v in values}
+    if len(kinds) == 1 and None not in kinds:
+        return {"type": kinds.pop()}
+    return {}
+
+
+def _enum_schema(values: list[Any]) -> dict[str, Any]:
+    return {**_type_of(values), "enum": values}
+
+
+def _constrained(schema: dict[str, Any], base: Any, extras: list[Any]) -> dict[str, Any]:
+    """Add the keywords of ``MinLen``, ``Ge``, ``Pattern``... to ``schema``.
+    A length is ``minLength`` on a string, ``minItems`` on an array and
+    ``minProperties`` on an object, as ``len()`` is for all three."""
+    constraints = [c for c in extras if isinstance(c, _CONSTRAINTS)]
+    if not constraints:
+        return schema
+    schema = dict(schema)
+    length = {"string": "Length", "array": "Items", "object": "Properties"}[_kind(base)]
+    for c in constraints:
+        if isinstance(c, MinLen):
+            schema["min" + length] = c.value
+        elif isinstance(c, MaxLen):
+            schema["max" + length] = c.value
+        elif isinstance(c, Ge):
+            schema["minimum"] = c.value
+        elif isinstance(c, Gt):
+            schema["exclusiveMinimum"] = c.value
+        elif isinstance(c, Le):
+            schema["maximum"] = c.value
+        elif isinstance(c, Lt):
+            schema["exclusiveMaximum"] = c.value
+        else:
+            # Python checks with fullmatch; a JSON Schema pattern may match
+            # anywhere in the string unless anchored.
+            schema["pattern"] = f"^(?:{c.regex})$"
+    return schema
+
+
+def _kind(base: Any) -> str:
+    """Is a value of this type measured as a string, an array or an object?"""
+    inner = _optional_inner(base)
+    if inner is not None:
+        base, _ = split_annotated(inner)
+    origin = get_origin(base) or base
+    if origin in (list, set, frozenset, tuple, collections.abc.Sequence, collections.abc.Set):
+        return "array"
+    if origin in (dict, collections.abc.Mapping) or dataclasses.is_dataclass(base):
+        return "object"
+    return "string"
+
+
+def _json_value(value: Any) -> tuple[bool, Any]:
+    """``(True, json_value)`` for a default the document can show, else ``(False, None)``."""
+    if isinstance(value, enum.Enum):
+        return _json_value(value.value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return False, None
+    if value is None or isinstance(value, bool | int | float | str):
+        return True, value
+    if isinstance(value, dt.date | dt.time):
+        return True, value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return True, str(value)
+    if isinstance(value, list | tuple):
+        items = [_json_value(v) for v in value]
+        if all(known for known, _ in items):
+            return True, [v for _, v in items]
+    return False, None
+
+
+# -- the problem-details responses every operation shares ----------------------------
+_PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": {
+        "type": "object",
+        "description": "An error, as RFC 9457 problem details.",
+        "properties": {
+            "type": {"type": "string", "format": "uri-reference", "default": "about:blank"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 100, "maximum": 599},
+            "detail": {"type": "string"},
+            "instance": {"type": "string", "format": "uri-reference"},
+        },
+        "required": ["type", "title", "status"],
+    },
+    "ValidationError": {
+        "type": "object",
+        "description": "One input that failed validation, and where it was.",
+        "properties": {
+            "loc": {
+                "type": "array",
+                "items": {"type": ["string", "integer"]},
+                "description": 'Where the value was, e.g. ["body", "items", 2, "price"].',
+            },
+            "msg": {"type": "string"},
+            "type": {"type": "string"},
+        },
+        "required": ["loc", "msg", "type"],
+    },
+    "ValidationProblem": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Problem"},
+            {
+                "type": "object",
+                "properties": {
+                    "errors": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ValidationError"},
+                    }
+                },
+                "required": ["errors"],
+            },
+        ]
+    },
+}
+
+
+def _problem_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+        },
+    }
+
+
+_PROBLEM_RESPONSES: dict[str, dict[str, Any]] = {
+    "ValidationFailed": _problem_response(
+        "The input failed validation; every error is listed with its location.",
+        "ValidationProblem",
+    ),
+    "ClientError": _problem_response("The request cannot be served as sent.", "Problem"),
+    "ServerError": _problem_response("The server failed to answer the request.", "Problem"),
+}
+
+
+def _ref_response(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+# -- from routes and plans to operations --------------------------------------------
+def generate_openapi(
+    routes: Iterable[Route],
+    *,
+    title: str,
+    version: str,
+    forbid_extra: bool = True,
+) -> dict[str, Any]:
+    """The OpenAPI document for ``routes``, whose plans are built (``route.plan``)."""
+    registry = SchemaRegistry(forbid_extra=forbid_extra, reserved=_PROBLEM_SCHEMAS)
+    paths: dict[str, dict[str, Any]] = {}
+    operation_ids: set[str] = set()
+    tags: dict[str, None] = {}  # first-seen order
+    for route in routes:
+        if not route.include_in_schema or route.plan is None:
+            continue
+        path, convertors = _template(route.path)
+        item = paths.setdefault(path, {})
+        methods = {m.lower() for m in route.methods}
+        if "get" in methods:
+            methods.discard("head")
+        for method in [m for m in _METHOD_ORDER if m in methods]:
+            if method in item:
+                continue  # /items/{id:int} and /items/{id}: one OpenAPI path; the first wins
+            operation = _operation(route, method, convertors, registry, operation_ids)
+            tags.update(dict.fromkeys(operation.get("tags", ())))
+            item[method] = operation
+    document: dict[str, Any] = {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": title, "version": version},
+    }
+    if tags:
+        document["tags"] = [{"name": tag} for tag in tags]
+    document["paths"] = {path: item for path, item in paths.items() if item}
+    document["components"] = {
+        "schemas": {**_PROBLEM_SCHEMAS, **dict(sorted(registry.components.items()))},
+        "responses": _PROBLEM_RESPONSES,
+    }
+    return document
+
+
+def _template(path: str) -> tuple[str, list[tuple[str, str]]]:
+    """``/items/{item_id:int}`` -> ``("/items/{item_id}", [("item_id", "int")])``."""
+    convertors = [(m.group(1), m.group(2) or "str") for m in _PATH_PARAM.finditer(path)]
+    return _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", path), convertors
+
+
+def _operation(
+    route: Route,
+    method: str,
+    convertors: list[tuple[str, str]],
+    registry: SchemaRegistry,
+    operation_ids: set[str],
+) -> dict[str, Any]:
+    assert route.plan is not None
+    dependants = list(route.plan.dependant.walk())
+    operation: dict[str, Any] = {}
+    tags = route.options.get("tags")
+    if tags:
+        operation["tags"] = [tags] if isinstance(tags, str) else [str(t) for t in tags]
+    summary, description = _docstring(route.endpoint)
+    summary = route.options.get("summary", summary)
+    description = route.options.get("description", description)
+    if summary:
+        operation["summary"] = summary
+    if description:
+        operation["description"] = description
+    operation["operationId"] = _operation_id(route, method, operation_ids)
+    parameters, validated = _parameters(dependants, convertors, registry)
+    if parameters:
+        operation["parameters"] = parameters
+    body = _request_body(dependants, registry)
+    if body is not None:
+        operation["requestBody"] = body
+        validated = True
+    operation["responses"] = _responses(route, registry, validated)
+    if route.options.get("deprecated"):
+        operation["deprecated"] = True
+    return operation
+
+
+def _docstring(endpoint: Callable[..., Any]) -> tuple[str, str]:
+    """The first line of the docstring and the rest."""
+    target: Any = endpoint
+    if not (inspect.isroutine(endpoint) or inspect.isclass(endpoint)):
+        target = type(endpoint)  # a callable object: its class says what it does
+    doc = inspect.getdoc(target) or ""
+    first, _, rest = doc.strip().partition("\n")
+    return first.strip(), rest.strip()
+
+
+def _operation_id(route: Route, method: str, taken: set[str]) -> str:
+    base = str(route.name or getattr(route.endpoint, "__name__", None) or "operation")
+    if len([m for m in route.methods if m not in ("HEAD", "OPTIONS")]) > 1:
+        base = f"{base}_{method}"
+    candidate, number = base, 2
+    while candidate in taken:  # the same endpoint under two prefixes: /v1, /v2
+        candidate, number = f"{base}_{number}", number + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _parameters(
+    dependants: list[Dependant], convertors: list[tuple[str, str]], registry: SchemaRegistry
+) -> tuple[list[dict[str, Any]], bool]:
+    """Path parameters from the template, then every query, header and cookie
+    value the endpoint, its dependencies and guards read - each listed once."""
+    path_annotations: dict[str, Any] = {}
+    validated = False
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for dependant in dependants:
+        hints: dict[str, Any] | None = None
+        for source in dependant.sources:
+            if isinstance(source, PathSource):
+                validated = validated or source.convert is not None
+                if source.name not in path_annotations:
+                    hints = _hints(dependant.call) if hints is None else hints
+                    if source.name in hints:
+                        path_annotations[source.name] = hints[source.name]
+            elif isinstance(source, TextSource):
+                validated = True
+                key = (source.location, source.key)
+                required = source.default is _EMPTY
+                if key in found:
+                    # Read by two dependencies: required if either requires it.
+                    found[key]["required"] = found[key]["required"] or required
+                    continue
+                found[key] = _text_parameter(source, required, registry)
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _path_schema(kind, path_annotations.get(name), registry),
+        }
+        for name, kind in convertors
+    ]
+    return [*parameters, *found.values()], validated
+
+
+def _text_parameter(
+    source: TextSource, required: bool, registry: SchemaRegistry
+) -> dict[str, Any]:
+    parameter: dict[str, Any] = {"name": source.key, "in": source.location, "required": required}
+    description = source.marker.description if source.marker is not None else ""
+    if description:
+        parameter["description"] = description
+    schema = registry.parameter_schema(source.annotation)
+    if not required and source.default is not None:
+        known, value = _json_value(source.default)
+        if known:
+            schema = {**schema, "default": value}
+    parameter["schema"] = schema
+    return parameter
+
+
+def _path_schema(kind: str, annotation: Any, registry: SchemaRegistry) -> dict[str, Any]:
+    """What the converter lets through, narrowed by what the endpoint declared."""
+    schema = dict(_CONVERTOR_SCHEMAS.get(kind, {"type": "string"}))
+    if annotation is None:
+        return schema
+    declared = registry.parameter_schema(annotation)
+    if kind in ("str", "path"):
+        if declared.get("type", "string") != "string" or declared.keys() & {"$ref", "enum"}:
+            return declared  # e.g. {code} with code: int - converted from the text
+        return {**schema, **declared}
+    for keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        if keyword in declared:
+            schema[keyword] = declared[keyword]
+    if isinstance(schema.get("minimum"), int | float) and schema["minimum"] < 0:
+        schema["minimum"] = 0  # the int and float converters match digits only
+    return schema
+
+
+def _hints(call: Callable[..., Any]) -> dict[str, Any]:
+    """The annotations of ``call``'s parameters, resolved; {} if they cannot be."""
+    target: Any = call
+    if isinstance(call, type):
+        target = call.__init__  # type: ignore[misc]
+    elif not (inspect.isfunction(call) or inspect.ismethod(call)):
+        target = type(call).__call__
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except Exception:
+        return dict(getattr(target, "__annotations__", {}))
+
+
+def _request_body(
+    dependants: list[Dependant], registry: SchemaRegistry
+) -> dict[str, Any] | None:
+    sources = [s for d in dependants for s in d.sources if isinstance(s, BodySource)]
+    if not sources:
+        return None
+    schemas: list[dict[str, Any]] = []
+    for source in sources:
+        schema = registry.schema(source.annotation)
+        if schema not in schemas:
+            schemas.append(schema)
+    return {
+        # Two dependencies reading the same body as two types: it must be both.
+        "required": any(s.required for s in sources),
+        "content": {
+            "application/json": {
+                "schema": schemas[0] if len(schemas) == 1 else {"allOf": schemas}
+            }
+        },
+    }
+
+
+def _responses(route: Route, registry: SchemaRegistry, validated: bool) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    returns = _hints(route.endpoint).get("return", _EMPTY)
+    base, _ = split_annotated(returns)
+    status = route.status_code
+    if isinstance(base, type) and issubclass(base, Response):
+        # A returned Response carries its own status; route.status_code does not apply.
+        code = 307 if issubclass(base, RedirectResponse) else 200
+        media = base.media_type
+        content: dict[str, Any] | None = None
+        if media:
+            content = {media: {"schema": {"type": "string"}} if media.startswith("text/") else {}}
+        responses[str(code)] = _described(code, content)
+    elif base is None or base is _NONE_TYPE:
+        responses[str(status or 204)] = _described(status or 204, None)
+    else:
+        inner = _optional_inner(base)
+        code = status or 200
+        responses[str(code)] = _described(code, _content(inner or returns, registry, returns))
+        if inner is not None and status is None:
+            responses["204"] = _described(204, None)  # the endpoint returned None
+    if validated:
+        responses["422"] = _ref_response("ValidationFailed")
+    responses["4XX"] = _ref_response("ClientError")
+    responses["5XX"] = _ref_response("ServerError")
+    return responses
+
+
+def _content(annotation: Any, registry: SchemaRegistry, declared: Any) -> dict[str, Any] | None:
+    """The media type and schema of a return value (``to_response`` in responses.py)."""
+    if declared is _EMPTY:
+        return None  # not annotated: nothing honest to say about the body
+    base, _ = split_annotated(annotation)
+    if base is str:
+        return {"text/plain": {"schema": {"type": "string"}}}
+    if base is bytes:
+        return {"application/octet-stream": {}}
+    return {"application/json": {"schema": registry.schema(annotation)}}
+
+
+def _described(status: int, content: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        description = HTTPStatus(status).phrase
+    except ValueError:
+        description = "Response"
+    response: dict[str, Any] = {"description": description}
+    if content is not None and status not in (204, 304):
+        response["content"] = content
+    return response
+
+
+# -- the app's document ---------------------------------------------------------------
+def openapi_document(app: App) -> dict[str, Any]:
+    """The document for ``app``. After startup the routes' own plans are read;
+    before, plans are built for copies of the routes, so the app stays open
+    for more routes (calling this does not start the app)."""
+    if app.started:
+        routes: Iterable[Route] = app.router.all_routes()
+    else:
+        builder = PlanBuilder(app.providers, forbid_extra=app.reject_unknown_fields)
+        settings = RouteSettings(builder=builder, dependencies=app.dependencies)
+        routes = [_planned_copy(route, settings) for route in app.routes if route.include_in_schema]
+    return generate_openapi(
+        routes, title=app.title, version=app.version, forbid_extra=app.reject_unknown_fields
+    )
+
+
+def _planned_copy(route: Route, settings: RouteSettings) -> Route:
+    copy = Route(
+        route.path,
+        route.endpoint,
+        methods=sorted(route.methods),
+        name=route.name,
+        include_in_schema=route.include_in_schema,
+        dependencies=route.dependencies,
+        status_code=route.status_code,
+        options=route.options,
+    )
+    copy.prepare(settings)
+    return copy
+
+
+# -- serving it ---------------------------------------------------------------------
+def add_openapi_routes(app: App) -> None:
+    """Register ``GET openapi_url`` and ``GET docs_url`` (called by ``App.build``).
+    The docs page needs the document, so it is served only when both are on."""
+    openapi_url, docs_url = app.openapi_url, app.docs_url
+    if openapi_url is None:
+        return
+    taken = {route.path for route in app.router.iter_routes() if "GET" in route.methods}
+    for url, setting in ((openapi_url, "openapi_url"), (docs_url, "docs_url")):
+        if url is not None and url in taken:
+            raise ConfigurationError(
+                f"route GET {url} clashes with the OpenAPI {setting}; pass "
+                f"App({setting}='/another/path'), or App({setting}=None) to turn it off"
+            )
+    encoded: list[bytes] = []  # the document, encoded on the first request
+
+    async def openapi_json() -> Response:
+        if not encoded:
+            encoded.append(json_dumps(app.openapi()))
+        return Response(encoded[0], media_type="application/json")
+
+    app.add_route(
+        openapi_url, openapi_json, ["GET"], name="minimal_asgi.openapi", include_in_schema=False
+    )
+    if docs_url is None:
+        return
+
+    async def openapi_docs(request: Request) -> HTMLResponse:
+        # Behind a proxy that serves the app under a prefix, the page must
+        # fetch the document under that prefix too.
+        url = request.scope.get("root_path", "") + openapi_url
+        return HTMLResponse(docs_page(app.title, url), headers=_DOCS_HEADERS)
+
+    app.add_route(
+        docs_url, openapi_docs, ["GET"], name="minimal_asgi.docs", include_in_schema=False
+    )
+
+
+def docs_page(title: str, openapi_url: str) -> str:
+    """The HTML of the docs page for the document at ``openapi_url``."""
+    values = {"TITLE": html.escape(title), "OPENAPI_URL": html.escape(openapi_url, quote=True)}
+    # One pass, so a title that happens to contain "__OPENAPI_URL__" stays text.
+    return _SLOT.sub(lambda match: values[match.group(1)], _DOCS_TEMPLATE)
+
+
+_SLOT = re.compile(r"__(TITLE|OPENAPI_URL)__")
+
+
+_DOCS_STYLE = """
+:root { color-scheme: light dark; --line: #8884; --muted: #777; }
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1rem; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; }
+#status { color: var(--muted); margin-top: 0; }
+details { border: 1px solid var(--line); border-radius: 6px; margin: .5rem 0; }
+summary { cursor: pointer; padding: .5rem .75rem; display: flex; gap: .75rem;
+          align-items: baseline; flex-wrap: wrap; }
+.method { font: bold 12px/1.8 ui-monospace, monospace; min-width: 4.5rem; text-align: center;
+          border-radius: 4px; color: #fff; background: #666; }
+.get { background: #1f6feb; } .post { background: #1a7f37; } .put { background: #9a6700; }
+.patch { background: #8250df; } .delete { background: #cf222e; }
+.path { font-family: ui-monospace, monospace; font-weight: 600; }
+.summary { color: var(--muted); } .tag { font-size: 12px; border: 1px solid var(--line);
+       border-radius: 9px; padding: 0 .5rem; }
+.body { padding: 0 .75rem .75rem; } .body h3 { font-size: .95rem; margin: .75rem 0 .25rem; }
+table { border-collapse: collapse; width: 100%; }
+td, th { text-align: left; border-top: 1px solid var(--line); padding: .25rem .5rem;
+         vertical-align: top; }
+code { font-family: ui-monospace, monospace; }
+"""
+
+# Every piece of text from the document is set with textContent, never as
+# HTML: a docstring that contains "<script>" is shown, not run.
+_DOCS_SCRIPT = """
+"use strict";
+(() => {
+  const list = document.getElementById("endpoints");
+  const status = document.getElementById("status");
+  const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function resolve(doc, value) {
+    // Follows a local {"$ref": "#/components/..."} to what it names.
+    while (value && typeof value.$ref === "string" && value.$ref.startsWith("#/")) {
+      value = value.$ref.slice(2).split("/").reduce((node, key) => node && node[key], doc);
+    }
+    return value || {};
+  }
+
+  function typeName(schema) {
+    if (!schema) return "";
+    if (schema.$ref) return schema.$ref.split("/").pop();
+    if (schema.const !== undefined) return JSON.stringify(schema.const);
+    if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
+    if (schema.anyOf) return schema.anyOf.map(typeName).join(" | ");
+    if (schema.allOf) return schema.allOf.map(typeName).join(" & ");
+    const kinds = [].concat(schema.type || "any");
+    return kinds.map((kind) => {
+      if (kind === "array") return typeName(schema.items || {}) + "[]";
+      if (kind === "string" && schema.format) return "string (" + schema.format + ")";
+      return kind;
+    }).join(" | ");
+  }
+
+  function table(headings, rows) {
+    const t = el("table");
+    const head = el("tr");
+    headings.forEach((h) => head.append(el("th", "", h)));
+    t.append(head);
+    rows.forEach((cells) => {
+      const row = el("tr");
+      cells.forEach((cell) => row.append(el("td", "", cell)));
+      t.append(row);
+    });
+    return t;
+  }
+
+  function operation(doc, method, path, op) {
+    const box = el("details");
+    const line = el("summary");
+    line.append(el("span", "method " + method, method.toUpperCase()), el("code", "path", path));
+    if (op.summary) line.append(el("span", "summary", op.summary));
+    (op.tags || []).forEach((tag) => line.append(el("span", "tag", tag)));
+    box.append(line);
+    const body = el("div", "body");
+    if (op.description) body.append(el("p", "", op.description));
+    const params = (op.parameters || []).map((p) => resolve(doc, p));
+    if (params.length) {
+      body.append(el("h3", "", "Parameters"));
+      body.append(table(["name", "in", "type", "required", "description"], params.map((p) => [
+        p.name, p.in, typeName(p.schema), p.required ? "yes" : "no", p.description || ""])));
+    }
+    if (op.requestBody) {
+      const request = resolve(doc, op.requestBody);
+      body.append(el("h3", "", "Request body" + (request.required ? "" : " (optional)")));
+      body.append(table(["media type", "type"], Object.entries(request.content || {}).map(
+        ([media, value]) => [media, typeName(value.schema)])));
+    }
+    body.append(el("h3", "", "Responses"));
+    body.append(table(["status", "description", "type"], Object.entries(op.responses || {}).map(
+      ([code, value]) => {
+        const response = resolve(doc, value);
+        const media = Object.entries(response.content || {});
+        const types = media.map(([name, m]) => name + (m.schema ? ": " + typeName(m.schema) : ""));
+        return [code, response.description || "", types.join(", ")];
+      })));
+    body.append(el("p", "summary", "operationId: " + op.operationId));
+    box.append(body);
+    return box;
+  }
+
+  function render(doc) {
+    const title = (doc.info && doc.info.title) || "API";
+    document.title = title + " - endpoints";
+    document.getElementById("title").textContent = title + " " + ((doc.info || {}).version || "");
+    let count = 0;
+    Object.entries(doc.paths || {}).forEach(([path, item]) => {
+      METHODS.forEach((method) => {
+        if (item[method]) {
+          list.append(operation(doc, method, path, item[method]));
+          count += 1;
+        }
+      });
+    });
+    status.textContent = count + " endpoint" + (count === 1 ? "" : "s") + ", from OpenAPI "
+      + doc.openapi + " at " + document.body.dataset.openapiUrl;
+  }
+
+  fetch(document.body.dataset.openapiUrl, { headers: { accept: "application/json" } })
+    .then((response) => {
+      if (!response.ok) throw new Error(response.status + " " + response.statusText);
+      return response.json();
+    })
+    .then(render)
+    .catch((error) => {
+      status.textContent = "Could not load the OpenAPI document: " + error.message;
+    });
+})();
+"""
+
+
+def _csp_hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+# The page may run exactly its own script and style (by hash) and fetch only
+# from its own origin: nothing is loaded from anywhere else, and injected
+# markup could not run even if some text slipped through unescaped.
+_DOCS_HEADERS = {
+    "content-security-policy": (
+        f"default-src 'none'; script-src {_csp_hash(_DOCS_SCRIPT)}; "
+        f"style-src {_csp_hash(_DOCS_STYLE)}; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+}
+
+_DOCS_TEMPLATE = (
+    "<!doctype html>\n"
+    '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+    "<title>__TITLE__ - endpoints</title>\n"
+    f"<style>{_DOCS_STYLE}</style>\n"
+    "</head>\n"
+    '<body data-openapi-url="__OPENAPI_URL__">\n'
+    '<h1 id="title">__TITLE__</h1>\n'
+    '<p id="status">Loading the OpenAPI document...</p>\n'
+    '<main id="endpoints"></main>\n'
+    f"<script>{_DOCS_SCRIPT}</script>\n"
+    "</body>\n</html>\n"
+)

@@ -1,0 +1,71 @@
+"""Plugins: the contract, and how to find one by name.
+
+A plugin is any object with a ``setup(app)`` method. ``setup`` runs when the
+plugin is installed (``App(plugins=[...])`` or ``app.install(plugin)``), in the
+order given, and uses only the app's public methods:
+
+- ``app.add_middleware``  - wrap every request (CORS answers preflights here);
+- ``app.add_lifespan``    - open a pool at startup, close it at shutdown;
+- ``app.add_route_wrapper`` - wrap just the routes that ask for it through a
+  route option (``@app.get("/x", cache=30)``);
+- ``app.provide``         - make a type injectable (a Redis client, a Database);
+- ``app.before_request`` / ``app.exception_handler`` / ``app.add_route``.
+
+Third-party packages make a plugin discoverable by name through the
+``minimal_asgi.plugins`` entry-point group (the mechanism pytest uses for its
+plugins)::
+
+    [project.entry-points."minimal_asgi.plugins"]
+    cors = "minimal_asgi_cors:CORS"
+
+after which ``App(plugins=["cors"])`` or ``load_plugin("cors", allow_origins=[...])``
+finds it.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from minimal_asgi.exceptions import ConfigurationError
+
+__all__ = ["ENTRY_POINT_GROUP", "Plugin", "available_plugins", "load_plugin"]
+
+ENTRY_POINT_GROUP = "minimal_asgi.plugins"
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """Anything with ``setup(app)``."""
+
+    def setup(self, app: Any) -> None: ...
+
+
+def available_plugins() -> dict[str, EntryPoint]:
+    """Every installed plugin registered under the entry-point group, by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_plugin(name: str, /, **options: Any) -> Plugin:
+    """Find the plugin called ``name`` and build it with ``options``.
+
+    The entry point may name a class or factory (called with ``options``) or a
+    ready plugin object (then ``options`` must be empty).
+    """
+    found = available_plugins()
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none"
+        raise ConfigurationError(
+            f"no plugin named {name!r} is installed (installed: {known}); install the "
+            f"package that provides it, which registers it under the {ENTRY_POINT_GROUP!r} "
+            "entry-point group"
+        )
+    target = found[name].load()
+    if isinstance(target, Plugin) and not isinstance(target, type):
+        if options:
+            raise ConfigurationError(f"plugin {name!r} is an object; it takes no options")
+        return target
+    plugin = target(**options)
+    if not isinstance(plugin, Plugin):
+        raise ConfigurationError(f"{name!r} did not produce a plugin (no setup(app) method)")
+    return plugin
