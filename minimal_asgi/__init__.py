@@ -21,12 +21,14 @@ from minimal_asgi.responses import (
     StreamingResponse,
 )
 from minimal_asgi.routing import NoMatchFound, Route, Router
+from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
 from minimal_asgi.validation import Ge, Gt, Le, Lt, MaxLen, MinLen, Pattern, RequestValidationError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "URL",
+    "ASGIApp",
     "App",
     "BackgroundTask",
     "BackgroundTasks",
@@ -45,6 +47,7 @@ __all__ = [
     "Le",
     "Lt",
     "MaxLen",
+    "Message",
     "Middleware",
     "MinLen",
     "MinimalASGIError",
@@ -55,12 +58,15 @@ __all__ = [
     "ProblemResponse",
     "Query",
     "QueryParams",
+    "Receive",
     "RedirectResponse",
     "Request",
     "RequestValidationError",
     "Response",
     "Route",
     "Router",
+    "Scope",
+    "Send",
     "State",
     "StreamingResponse",
 ]
