@@ -6,11 +6,19 @@ errors.py, routing.py, dependencies.py and responses.py, in that order.
 
 from minimal_asgi.app import App
 from minimal_asgi.background import BackgroundTask, BackgroundTasks
+from minimal_asgi.config import Secret, Settings
 from minimal_asgi.datastructures import URL, FormData, Headers, MutableHeaders, QueryParams, State
 from minimal_asgi.dependencies import Cookie, Depends, Header, Query
 from minimal_asgi.errors import ProblemResponse
 from minimal_asgi.exceptions import ConfigurationError, HTTPException, MinimalASGIError
+from minimal_asgi.files import FileResponse
 from minimal_asgi.middleware import Middleware
+from minimal_asgi.request_logging import (
+    JSONFormatter,
+    RequestIdFilter,
+    RequestLoggingMiddleware,
+    get_request_id,
+)
 from minimal_asgi.requests import ClientDisconnect, Request
 from minimal_asgi.responses import (
     HTMLResponse,
@@ -36,6 +44,7 @@ __all__ = [
     "ConfigurationError",
     "Cookie",
     "Depends",
+    "FileResponse",
     "FormData",
     "Ge",
     "Gt",
@@ -43,6 +52,7 @@ __all__ = [
     "HTTPException",
     "Header",
     "Headers",
+    "JSONFormatter",
     "JSONResponse",
     "Le",
     "Lt",
@@ -61,12 +71,17 @@ __all__ = [
     "Receive",
     "RedirectResponse",
     "Request",
+    "RequestIdFilter",
+    "RequestLoggingMiddleware",
     "RequestValidationError",
     "Response",
     "Route",
     "Router",
     "Scope",
+    "Secret",
     "Send",
+    "Settings",
     "State",
     "StreamingResponse",
+    "get_request_id",
 ]

@@ -93,7 +93,9 @@ class App:
         self.dependency_overrides = DependencyOverrides()
         self._plan_builder: PlanBuilder | None = None
         if trace is None:
-            trace = os.environ.get("MINIMAL_ASGI_TRACE", "") not in ("", "0", "false")
+            trace = os.environ.get("MINIMAL_ASGI_TRACE", "").strip().lower() in (
+                "1", "true", "yes", "on"
+            )
         self.trace = trace
         # Startup hooks, shutdown hooks and lifespan contexts, in registration
         # order: started in this order, stopped in the reverse (a stack).

@@ -317,19 +317,38 @@ def _split_host(host: str) -> tuple[str, int | None]:
 
 
 class State:
-    """An object to hang arbitrary attributes on (``app.state``, ``request.state``)."""
+    """An object to hang arbitrary attributes on (``app.state``, ``request.state``).
 
-    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
-        self.__dict__.update(values or {})
+    It writes through to a plain dict - for a request, ``scope["state"]`` - so
+    pure-ASGI middleware that uses the dict (as the ASGI spec says) and code
+    that uses attributes see the same values.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_values", values if values is not None else {})
 
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(
-            f"state has no attribute {name!r}; set it first (e.g. in a startup hook "
-            "or middleware)"
-        )
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(
+                f"state has no attribute {name!r}; set it first (e.g. in a startup hook "
+                "or middleware)"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._values[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def __repr__(self) -> str:
-        return f"State({self.__dict__!r})"
+        return f"State({self._values!r})"
 
 
 def encode_query(params: Mapping[str, Any] | Sequence[tuple[str, Any]]) -> str:

@@ -114,11 +114,12 @@ class Request:
     @property
     def state(self) -> State:
         """Per-request storage shared by middleware, hooks and the endpoint."""
-        state = self.scope.get("state")
-        if not isinstance(state, State):
-            state = State(state if isinstance(state, dict) else None)
-            self.scope["state"] = state
-        return state
+        values = self.scope.get("state")
+        if isinstance(values, State):  # pragma: no cover - set by older code
+            return values
+        if not isinstance(values, dict):
+            values = self.scope["state"] = {}
+        return State(values)
 
     @property
     def app(self) -> Any:

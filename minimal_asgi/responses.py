@@ -37,6 +37,7 @@ __all__ = [
     "json_dumps",
 ]
 
+# Any callable taking no arguments, sync or async (wrapped in a BackgroundTask).
 BackgroundCallable = Callable[[], Any]
 
 

@@ -124,6 +124,7 @@ class _Lifespan:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.state: dict[str, Any] = {}
+        self.supported = True
         self._to_app, self._app_inbox = anyio.create_memory_object_stream[Message](math.inf)
         self._from_app, self._our_inbox = anyio.create_memory_object_stream[Message](math.inf)
 
@@ -135,6 +136,9 @@ class _Lifespan:
         }
         try:
             await self.app(scope, self._app_inbox.receive, self._from_app.send)
+            # Returning without a word means "no lifespan support": servers
+            # carry on without startup and shutdown, and so do we.
+            await self._from_app.send({"type": "_returned"})
         except BaseException as exc:
             await self._from_app.send({"type": "_raised", "exc": exc})
             if not isinstance(exc, Exception):
@@ -146,11 +150,16 @@ class _Lifespan:
         await self._expect("startup")
 
     async def shutdown(self) -> None:
+        if not self.supported:
+            return
         await self._to_app.send({"type": "lifespan.shutdown"})
         await self._expect("shutdown")
 
     async def _expect(self, phase: str) -> None:
         message = await self._our_inbox.receive()
+        if message["type"] == "_returned":
+            self.supported = False
+            return
         if message["type"] == "_raised":
             raise message["exc"]
         if message["type"] == f"lifespan.{phase}.failed":
@@ -347,7 +356,8 @@ class AsyncTestClient:
                     raise RuntimeError("the app sent a body before http.response.start")
                 if response_complete.is_set():
                     raise RuntimeError("the app sent a body after the response was complete")
-                chunks.append(bytes(message.get("body", b"")))
+                if scope["method"] != "HEAD":  # as a server does: no body answers HEAD
+                    chunks.append(bytes(message.get("body", b"")))
                 if not message.get("more_body", False):
                     response_complete.set()
             else:

@@ -12,7 +12,7 @@ endpoint, sending the response - and logs them as one tree through the
     │     └─ response 200 0.040 ms
 
 When tracing is off, none of this code is on the request path: the app is
-assembled without the tracing layers (see ``App._build``).
+assembled without the tracing layers (see ``App.build``).
 """
 
 from __future__ import annotations
