@@ -67,7 +67,10 @@ class ErrorLayer:
         self, app: ASGIApp, handlers: dict[type[BaseException], ExceptionHandler], debug: bool
     ) -> None:
         self.app = app
-        self.handlers = {HTTPException: http_exception_handler, **handlers}
+        self.handlers: dict[type[BaseException], ExceptionHandler] = {
+            HTTPException: http_exception_handler,
+            **handlers,
+        }
         self.debug = debug
         self._cache: dict[type[BaseException], ExceptionHandler | None] = {}
 
