@@ -4,9 +4,9 @@
 shutdown; for ``http`` it passes the request down the stack it built once at
 startup::
 
-    [trace] -> user middleware (outermost first) -> ErrorLayer -> Router -> Route
+    [trace] -> user middleware (outermost first) -> Router (with the error layer) -> Route
 
-With no middleware and no tracing, that is just ErrorLayer -> Router: a feature
+With no middleware and no tracing, that is just the Router: a feature
 adds a layer only when it is switched on.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from minimal_asgi.concurrency import as_async
 from minimal_asgi.datastructures import State
 from minimal_asgi.dependencies import DependencyOverrides, DependencyScope, PlanBuilder
-from minimal_asgi.errors import ErrorLayer, ExceptionHandler
+from minimal_asgi.errors import ErrorHandlers, ExceptionHandler
 from minimal_asgi.exceptions import ConfigurationError
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.middleware import Middleware, build_middleware_stack
@@ -290,7 +290,8 @@ class App:
         self.router.build(settings)
         self._plan_builder = builder
         self.dependency_overrides.attach(builder)
-        inner: ASGIApp = ErrorLayer(self.router, dict(self.exception_handlers), self.debug)
+        self.router.errors = ErrorHandlers(dict(self.exception_handlers), self.debug)
+        inner: ASGIApp = self.router.call_traced if self.trace else self.router
         stack = build_middleware_stack(inner, self.user_middleware, self.trace)
         if self.trace:
             traced_stack = stack

@@ -49,7 +49,6 @@ class StringConvertor(Convertor):
         return quote(text, safe="")
 
 
-_DIGITS = re.compile(r"[0-9]+")
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -58,8 +57,9 @@ class IntegerConvertor(Convertor):
     name, priority = "int", 10
 
     def convert(self, segment: str) -> int:
-        # str.isdigit() accepts "²" and Arabic-Indic digits; a URL wants ASCII.
-        if not _DIGITS.fullmatch(segment):
+        # str.isdigit() alone accepts "²" and Arabic-Indic digits; a URL wants
+        # ASCII digits only (two C-level checks, faster than a regex).
+        if not (segment.isascii() and segment.isdigit()):
             raise ValueError(segment)
         return int(segment)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 __all__ = [
     "URL",
@@ -273,7 +273,14 @@ class URL:
         if port == default:
             port = None
         query = scope.get("query_string", b"").decode("latin-1")
-        return cls(scheme, hostname, port, scope["path"], query)
+        # The path as it was sent (still percent-encoded) if the server kept it;
+        # else re-encode the decoded one, so "/a b" becomes "/a%20b" again.
+        raw_path = scope.get("raw_path")
+        if raw_path:
+            path = raw_path.decode("latin-1")
+        else:
+            path = quote(scope["path"], safe="/:@!$&'()*+,;=~")
+        return cls(scheme, hostname, port, path, query)
 
     @property
     def netloc(self) -> str:

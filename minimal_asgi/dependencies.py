@@ -829,6 +829,9 @@ class CallPlan:
     invoke: Invoke | None
     needs_request: bool
     description: str
+    # "no_args", "path_values" (endpoint(*values)), "keywords" (path values
+    # and/or the Request by name) or "context" (everything else).
+    shape: str = "context"
 
 
 def build_call_plan(
@@ -851,16 +854,19 @@ def build_call_plan(
             f"{dependant.description}: an endpoint cannot be a generator; return a "
             "StreamingResponse to stream"
         )
-    invoke = None if dependant.needs_context else _simple_invoke(dependant, list(path_params))
+    shape, invoke = "context", None
+    if not dependant.needs_context:
+        shape, invoke = _simple_invoke(dependant, list(path_params))
     return CallPlan(
         dependant=dependant,
         invoke=invoke,
         needs_request=dependant.needs_request,
         description=dependant.description,
+        shape=shape,
     )
 
 
-def _simple_invoke(dependant: Dependant, path_names: list[str]) -> Invoke:
+def _simple_invoke(dependant: Dependant, path_names: list[str]) -> tuple[str, Invoke]:
     """The three shapes of call that need no per-request context. Choosing one at
     startup means the common cases pay for no dict building per request."""
     endpoint, is_async = dependant.call, dependant.kind == "async"
@@ -872,12 +878,12 @@ def _simple_invoke(dependant: Dependant, path_names: list[str]) -> Invoke:
             async def no_args(request: Request | None, values: Sequence[Any]) -> Any:
                 return await endpoint()
 
-            return no_args
+            return "no_args", no_args
 
         async def no_args_sync(request: Request | None, values: Sequence[Any]) -> Any:
             return await anyio.to_thread.run_sync(endpoint)
 
-        return no_args_sync
+        return "no_args", no_args_sync
     signature = inspect.signature(endpoint)
     positional = all(
         signature.parameters[n].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for n in names
@@ -888,12 +894,12 @@ def _simple_invoke(dependant: Dependant, path_names: list[str]) -> Invoke:
             async def path_values(request: Request | None, values: Sequence[Any]) -> Any:
                 return await endpoint(*values)
 
-            return path_values
+            return "path_values", path_values
 
         async def path_values_sync(request: Request | None, values: Sequence[Any]) -> Any:
             return await anyio.to_thread.run_sync(endpoint, *values)
 
-        return path_values_sync
+        return "path_values", path_values_sync
     # Path values and/or the Request, by keyword.
     getters: list[tuple[str, int]] = [
         (s.name, path_names.index(s.name) if isinstance(s, PathSource) else -1) for s in sources
@@ -905,5 +911,5 @@ def _simple_invoke(dependant: Dependant, path_names: list[str]) -> Invoke:
             return await endpoint(**kwargs)
         return await anyio.to_thread.run_sync(lambda: endpoint(**kwargs))
 
-    return keywords
+    return "keywords", keywords
 

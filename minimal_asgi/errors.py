@@ -1,9 +1,11 @@
 """From exception to response: the error layer.
 
-This layer sits *inside* the user's middleware, right around the router. So a
-404, a 422 or a crash's 500 is turned into a response here and then travels out
-through every middleware like any other response - CORS and request-id headers
-included. Every error body is ``application/problem+json`` (RFC 9457).
+This layer sits *inside* the user's middleware: it is the try/except around
+the router's dispatch (``Router.__call__``), which hands each exception to
+``ErrorHandlers.respond``. So a 404, a 422 or a crash's 500 is turned into a
+response here and then travels out through every middleware like any other
+response - CORS and request-id headers included. Every error body is
+``application/problem+json`` (RFC 9457).
 
 Handlers are chosen by the exception's MRO: a handler for ``LookupError``
 catches ``KeyError`` too, unless ``KeyError`` has its own.
@@ -18,19 +20,14 @@ from typing import Any
 
 from minimal_asgi.exceptions import HTTPException, problem_details
 from minimal_asgi.requests import Request
-from minimal_asgi.responses import JSONResponse, Response
-from minimal_asgi.types import ASGIApp, Receive, Scope, Send
+from minimal_asgi.responses import RESPONSE_STARTED, JSONResponse, Response
+from minimal_asgi.types import Receive, Scope, Send
 
-__all__ = ["RESPONSE_STARTED", "ErrorLayer", "ProblemResponse"]
+__all__ = ["RESPONSE_STARTED", "ErrorHandlers", "ProblemResponse"]
 
 logger = logging.getLogger("minimal_asgi.errors")
 
 ExceptionHandler = Callable[[Request, Any], Awaitable[Response]]
-
-# Responses that can fail half-way (streams, files) set this scope key once their
-# headers are out: after that, an error can no longer become an error response.
-RESPONSE_STARTED = "minimal_asgi.response_started"
-
 
 class ProblemResponse(JSONResponse):
     """An RFC 9457 problem-details response."""
@@ -60,21 +57,27 @@ async def http_exception_handler(request: Request, exc: HTTPException) -> Respon
     )
 
 
-class ErrorLayer:
-    """Catches what the router and endpoints raise and answers with a problem."""
+class ErrorHandlers:
+    """Chooses the handler for an exception and sends its response.
+
+    The router calls ``respond`` from the ``except`` around its dispatch (see
+    ``Router.__call__``): that try/except *is* the error layer.
+    """
 
     def __init__(
-        self, app: ASGIApp, handlers: dict[type[BaseException], ExceptionHandler], debug: bool
+        self,
+        handlers: dict[type[BaseException], ExceptionHandler] | None = None,
+        debug: bool = False,
     ) -> None:
-        self.app = app
         self.handlers: dict[type[BaseException], ExceptionHandler] = {
             HTTPException: http_exception_handler,
-            **handlers,
+            **(handlers or {}),
         }
         self.debug = debug
         self._cache: dict[type[BaseException], ExceptionHandler | None] = {}
 
     def handler_for(self, exc_type: type[BaseException]) -> ExceptionHandler | None:
+        """The handler registered for the nearest class in the exception's MRO."""
         try:
             return self._cache[exc_type]
         except KeyError:
@@ -83,19 +86,16 @@ class ErrorLayer:
         self._cache[exc_type] = handler
         return handler
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.app(scope, receive, send)
-        except Exception as exc:
-            if scope["type"] != "http" or scope.get(RESPONSE_STARTED):
-                raise  # too late to answer with an error: the server closes the stream
-            handler = self.handler_for(type(exc))
-            request = Request(scope, receive)
-            if handler is None:
-                await self._send_or_raise(self._internal_error(exc), scope, receive, send, exc)
-                raise  # let the server (or the TestClient) see and log the crash
-            response = await handler(request, exc)
-            await self._send_or_raise(response, scope, receive, send, exc)
+    async def respond(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+        """Answer ``exc`` with a response, or re-raise it when that is impossible."""
+        if scope["type"] != "http" or scope.get(RESPONSE_STARTED):
+            raise exc  # too late to answer with an error: the server closes the stream
+        handler = self.handler_for(type(exc))
+        if handler is None:
+            await self._send_or_raise(self._internal_error(exc), scope, receive, send, exc)
+            raise exc  # let the server (or the TestClient) see and log the crash
+        response = await handler(Request(scope, receive), exc)
+        await self._send_or_raise(response, scope, receive, send, exc)
 
     @staticmethod
     async def _send_or_raise(

@@ -39,4 +39,6 @@ class Hooks:
 
 
 def hook_name(func: Any) -> str:
-    return getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
+    """``check_auth``, not ``make_app.<locals>.check_auth``: the trace is for people."""
+    name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
+    return str(name).rsplit("<locals>.", 1)[-1]

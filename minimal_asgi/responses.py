@@ -64,6 +64,8 @@ _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
 )
 _encode = _ENCODER.encode
+# For the core's hot path (routing.py): object -> JSON text, no extra call frame.
+encode_json_text = _encode
 
 
 def json_dumps(obj: Any) -> bytes:
@@ -72,6 +74,10 @@ def json_dumps(obj: Any) -> bytes:
 
 
 _NO_BODY_STATUSES = frozenset({204, 304})
+
+# Responses that can fail half-way (streams, files) set this scope key once their
+# headers are out: after that, an error can no longer become an error response.
+RESPONSE_STARTED = "minimal_asgi.response_started"
 
 
 class Response:
@@ -393,23 +399,23 @@ class StreamingResponse(Response):
         await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        disconnected = finishing = False
+        finishing = False
 
         async def watch_disconnect(cancel: anyio.CancelScope) -> None:
-            nonlocal disconnected
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     # Once the last message is on its way, a disconnect is just the
-                    # normal end of the exchange: the background tasks still run.
+                    # normal end of the exchange; before that, stop streaming.
                     if not finishing:
-                        disconnected = True
                         cancel.cancel()
                     return
 
         async def send_noting_end(message: Message) -> None:
             nonlocal finishing
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if message["type"] == "http.response.start":
+                scope[RESPONSE_STARTED] = True  # from here on, errors cannot be answered
+            elif not message.get("more_body", False):
                 finishing = True
             await send(message)
 
@@ -424,14 +430,16 @@ class StreamingResponse(Response):
             if len(errors.exceptions) != 1:
                 raise
             raise errors.exceptions[0] from None
-        if self.background is not None and not disconnected:
+        # The background runs even if the client left mid-stream: it is often
+        # cleanup (closing a cursor, deleting a temporary file) that must happen.
+        if self.background is not None:
             await self.background()
 
 
 # -- from an endpoint's return value to a response -----------------------------
 # Prebuilt header lists for the common returns: a dict needs no Response object,
 # just the two ASGI messages (see STYLE.md, "create objects only when asked").
-_JSON_TYPE = (b"content-type", b"application/json")
+_JSON_TYPE = JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 _TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 _NO_CONTENT: dict[str, Any] = {"type": "http.response.start", "status": 204, "headers": []}
 _EMPTY_BODY: dict[str, Any] = {"type": "http.response.body", "body": b""}

@@ -33,10 +33,18 @@ from minimal_asgi.dependencies import (
     build_call_plan,
     describe_callable,
 )
+from minimal_asgi.errors import ErrorHandlers
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
-from minimal_asgi.responses import RedirectResponse, Response, send_result, to_response
+from minimal_asgi.responses import (
+    JSON_CONTENT_TYPE,
+    RedirectResponse,
+    Response,
+    encode_json_text,
+    send_result,
+    to_response,
+)
 from minimal_asgi.trace import current_trace
 from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -177,7 +185,9 @@ class Route:
         elif settings.hooks:
             self.handle = self._make_hooked_handler(run, settings, status)
         elif self.plan.invoke is not None:
-            self.handle = self._make_plain_handler(self.plan, settings, status)
+            self.handle = self._make_plain_handler(
+                self.plan, settings, status, static=not self.param_names
+            )
         else:
             self.handle = self._make_context_handler(self.plan, settings, path_key, status)
         if settings.wrappers:
@@ -206,9 +216,36 @@ class Route:
         self.handle = wrapped_handle
 
     @staticmethod
-    def _make_plain_handler(plan: CallPlan, settings: RouteSettings, status: int | None) -> Any:
+    def _make_plain_handler(
+        plan: CallPlan, settings: RouteSettings, status: int | None, static: bool
+    ) -> Any:
         invoke, limit = plan.invoke, settings.max_body_size
         assert invoke is not None
+        direct = plan.shape == "path_values" or (plan.shape == "no_args" and static)
+        if plan.dependant.kind == "async" and direct:
+            # The hot path, written out: call the endpoint directly (the values
+            # are exactly its arguments; () for a static route) and send a dict
+            # as the two ASGI messages, with no Response object in between.
+            endpoint, ok = plan.dependant.call, status or 200
+
+            async def handle_direct(
+                scope: Scope, receive: Receive, send: Send, values: Any
+            ) -> None:
+                result = await endpoint(*values)
+                if type(result) is dict:
+                    body = encode_json_text(result).encode()
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": ok,
+                            "headers": [JSON_CONTENT_TYPE, (b"content-length", b"%d" % len(body))],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": body})
+                else:
+                    await send_result(result, scope, receive, send, status)
+
+            return handle_direct
         if plan.needs_request:
 
             async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
@@ -304,9 +341,11 @@ class Route:
                         break
                 if response is None:
                     span = trace.enter(f"endpoint {endpoint_name}")
-                    result, context = await run(request, scope, values)
-                    response = to_response(result, status)
-                    trace.exit(span)
+                    try:
+                        result, context = await run(request, scope, values)
+                        response = to_response(result, status)
+                    finally:
+                        trace.exit(span)
                 for name, after_hook in after:
                     span = trace.enter(f"after_request {name}")
                     response = await after_hook(request, response) or response
@@ -406,6 +445,9 @@ class Router:
         self._by_name: dict[str, list[Route]] = {}
         self._routes_built: list[Route] = []
         self._built = False
+        # How exceptions become responses; the App replaces it with one that
+        # knows its exception handlers and debug flag.
+        self.errors = ErrorHandlers()
         # Set when the app starts, on this router and every router it includes:
         # a route added to any of them later would never be seen.
         self._frozen = False
@@ -565,6 +607,9 @@ class Router:
             allowed |= _allowed(handlers)
 
         segments = path[1:].split("/")
+        found = self._match_greedy(segments, method)
+        if found is not None:
+            return found[0], found[1], allowed
         count = len(segments)
         # Depth-first walk with an explicit stack (no recursion): each entry is
         # (node, index of the next segment, values converted so far). Children
@@ -595,36 +640,117 @@ class Router:
                 stack.append((static_child, index + 1, values))
         return None, (), allowed
 
+    def _match_greedy(
+        self, segments: list[str], method: str
+    ) -> tuple[Route, tuple[Any, ...]] | None:
+        """The common case, fast: follow the first choice at every segment
+        (static child, else the narrowest parameter that converts, else the
+        catch-all), with no stack. This is the first path the full walk in
+        ``match`` would try, so when it ends at a handler for ``method`` the
+        answer is the same; when it does not, ``match`` walks everything."""
+        node = self._root
+        values: list[Any] = []
+        for index, segment in enumerate(segments):
+            child = node.static.get(segment)
+            if child is None:
+                for convertor, param_child in node.params:
+                    try:
+                        values.append(convertor.convert(segment))
+                    except ValueError:
+                        continue
+                    child = param_child
+                    break
+                else:
+                    if node.catch_all is None:
+                        return None
+                    values.append("/".join(segments[index:]))
+                    node = node.catch_all
+                    break
+            node = child
+        route = node.handlers.get(method)
+        if route is None:
+            return None
+        return route, tuple(values)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The error layer is this try/except: whatever routing or the route
+        # raises becomes a problem-details response right here - inside the
+        # user's middleware, so their headers are on error responses too.
+        try:
+            path = scope["path"]
+            if scope.get("root_path"):
+                path = _without_root_path(scope["root_path"], path)
+            # The fast paths: a static route for this method (one dict look-up),
+            # or the first choice at every level of the tree.
+            handlers = self._static.get(path)
+            if handlers is not None:
+                route = handlers.get(scope.get("method", ""))
+                if route is not None:
+                    scope["route"] = route
+                    scope["path_params"] = {}
+                    await route.handle(scope, receive, send, ())
+                    return
+            else:
+                found = self._match_greedy(path[1:].split("/"), scope.get("method", ""))
+                if found is not None:
+                    route, values = found
+                    scope["route"] = route
+                    scope["path_params"] = dict(zip(route.param_names, values, strict=True))
+                    await route.handle(scope, receive, send, values)
+                    return
+            # Everything else: backtracking, 404/405, HEAD, OPTIONS, websockets.
+            await self._dispatch(scope, receive, send, path)
+        except Exception as exc:
+            await self.errors.respond(scope, receive, send, exc)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Everything but a static hit: the tree, 404/405, HEAD, OPTIONS."""
         if not self._built:
             self.build()
-        path = scope["path"]
-        root_path = scope.get("root_path")
-        # Strip the mount point only as whole segments: "/api" is not in "/apis".
-        if root_path and path.startswith(root_path):
-            rest = path[len(root_path) :]
-            if not rest or rest[0] == "/":
-                path = rest or "/"
-        method = scope["method"] if scope["type"] == "http" else "GET"
+        if scope["type"] != "http":
+            await _refuse_websocket(scope, receive, send)
+            return
+        method = scope["method"]
         route, values, allowed = self.match(path, method)
-        trace = current_trace.get()
         if route is None:
-            if trace is not None:
-                span = trace.enter(f"router no match for {method} {path}")
-                trace.exit(span)
             await self._no_match(scope, receive, send, path, method, allowed)
             return
         scope["route"] = route
         scope["path_params"] = dict(zip(route.param_names, values, strict=True))
-        if trace is not None:
-            span = trace.enter(f"router matched {route.path} -> {route.name}")
         if method == "HEAD" and "HEAD" not in route.methods:
             send = _without_body(send)
+        await route.handle(scope, receive, send, values)
+
+    async def call_traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``__call__`` with a span for the routing decision (App(trace=True))."""
+        trace = current_trace.get()
+        if trace is None or scope["type"] != "http":
+            await self(scope, receive, send)
+            return
         try:
-            await route.handle(scope, receive, send, values)
-        finally:
-            if trace is not None:
+            path = scope["path"]
+            if scope.get("root_path"):
+                path = _without_root_path(scope["root_path"], path)
+            if not self._built:
+                self.build()
+            method = scope["method"]
+            route, values, allowed = self.match(path, method)
+            if route is None:
+                span = trace.enter(f"router no match for {method} {path}")
                 trace.exit(span)
+                await self._no_match(scope, receive, send, path, method, allowed)
+                return
+            scope["route"] = route
+            scope["path_params"] = dict(zip(route.param_names, values, strict=True))
+            if method == "HEAD" and "HEAD" not in route.methods:
+                send = _without_body(send)
+            span = trace.enter(f"router matched {route.path} -> {route.name}")
+            try:
+                await route.handle(scope, receive, send, values)
+            finally:
+                trace.exit(span)
+        except Exception as exc:
+            await self.errors.respond(scope, receive, send, exc)
 
     async def _no_match(
         self, scope: Scope, receive: Receive, send: Send, path: str, method: str, allowed: set[str]
@@ -680,6 +806,22 @@ def _copy_route(route: Route, path: str, dependencies: Sequence[Any]) -> Route:
         status_code=route.status_code,
         options=route.options,
     )
+
+
+def _without_root_path(root_path: str, path: str) -> str:
+    """Strip the mount point, only as whole segments: "/api" is not in "/apis"."""
+    if path.startswith(root_path):
+        rest = path[len(root_path) :]
+        if not rest or rest[0] == "/":
+            return rest or "/"
+    return path
+
+
+async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    """No WebSocket routes yet: refuse the handshake (the server answers 403)."""
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1000})
 
 
 def _without_body(send: Send) -> Send:
