@@ -49,9 +49,11 @@ from minimal_asgi.validation import (
     Errors,
     JsonValidator,
     RequestValidationError,
+    check_constraints_fit,
     compile_json,
     compile_text,
     compile_text_list,
+    constraints_only,
     error,
     is_sequence_type,
     is_text_type,
@@ -74,19 +76,15 @@ _REQUIRED: Any = inspect.Parameter.empty
 
 
 # -- the markers users write ---------------------------------------------------
-class Depends:
-    """``db = Depends(get_db)``: fill this parameter with what ``get_db`` returns.
-
-    ``Depends()`` with no argument uses the parameter's annotation as the
-    callable. ``use_cache=False`` calls it again even if it already ran in this
-    request.
-    """
+# Each marker is built by a function typed to return ``Any`` (as FastAPI does), so
+# that ``db: Database = Depends(get_db)`` type-checks: to mypy the default is
+# "anything", while at startup the plan builder finds the marker object.
+class DependsMarker:
+    """What ``Depends(...)`` returns; read by the plan builder."""
 
     __slots__ = ("dependency", "use_cache")
 
-    def __init__(
-        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True
-    ) -> None:
+    def __init__(self, dependency: Callable[..., Any] | None, use_cache: bool) -> None:
         self.dependency = dependency
         self.use_cache = use_cache
 
@@ -94,40 +92,52 @@ class Depends:
         return f"Depends({getattr(self.dependency, '__name__', self.dependency)!r})"
 
 
-class _Param:
-    location = ""
-    __slots__ = ("alias", "default", "description")
+def Depends(
+    dependency: Callable[..., Any] | None = None, *, use_cache: bool = True
+) -> Any:
+    """``db = Depends(get_db)``: fill this parameter with what ``get_db`` returns.
 
-    def __init__(
-        self, default: Any = _REQUIRED, *, alias: str | None = None, description: str = ""
-    ) -> None:
+    ``Depends()`` with no argument uses the parameter's annotation as the
+    callable. ``use_cache=False`` calls it again even if it already ran in this
+    request.
+    """
+    return DependsMarker(dependency, use_cache)
+
+
+class ParamMarker:
+    """What ``Query()``, ``Header()`` and ``Cookie()`` return."""
+
+    __slots__ = ("alias", "default", "description", "location")
+
+    def __init__(self, location: str, default: Any, alias: str | None, description: str) -> None:
+        self.location = location
         self.default = default
         self.alias = alias
         self.description = description
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(alias={self.alias!r})"
+        return f"{self.location.title()}(alias={self.alias!r})"
 
 
-class Query(_Param):
+def Query(
+    default: Any = _REQUIRED, *, alias: str | None = None, description: str = ""
+) -> Any:
     """A query-string parameter, with an optional ``alias`` (e.g. ``"page-size"``)."""
-
-    location = "query"
-    __slots__ = ()
+    return ParamMarker("query", default, alias, description)
 
 
-class Header(_Param):
+def Header(
+    default: Any = _REQUIRED, *, alias: str | None = None, description: str = ""
+) -> Any:
     """A request header; ``x_token`` reads the ``x-token`` header unless ``alias``."""
-
-    location = "header"
-    __slots__ = ()
+    return ParamMarker("header", default, alias, description)
 
 
-class Cookie(_Param):
+def Cookie(
+    default: Any = _REQUIRED, *, alias: str | None = None, description: str = ""
+) -> Any:
     """A request cookie, by the parameter's name unless ``alias``."""
-
-    location = "cookie"
-    __slots__ = ()
+    return ParamMarker("cookie", default, alias, description)
 
 
 def describe_callable(func: Callable[..., Any]) -> str:
@@ -191,7 +201,7 @@ class TextSource(Source):
         key: str,
         annotation: Any,
         default: Any,
-        marker: _Param | None,
+        marker: ParamMarker | None,
     ) -> None:
         super().__init__(name)
         self.location = location
@@ -312,7 +322,18 @@ def _signature(func: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, A
     try:
         hints = typing.get_type_hints(target, include_extras=True)
     except Exception:
-        hints = dict(getattr(target, "__annotations__", {}))
+        # One annotation cannot be resolved (say, a return type naming a local
+        # class under `from __future__ import annotations`): resolve the others
+        # one by one, so `request: Request` is still recognised.
+        hints = {}
+        namespace = getattr(inspect.unwrap(target), "__globals__", {})
+        for name, annotation in getattr(target, "__annotations__", {}).items():
+            try:
+                hints[name] = (
+                    eval(annotation, namespace) if isinstance(annotation, str) else annotation
+                )
+            except Exception:
+                hints[name] = annotation
     return signature, hints
 
 
@@ -413,12 +434,12 @@ class PlanBuilder:
         annotation = hints.get(name, parameter.annotation)
         default = parameter.default
         base, extras = split_annotated(annotation)
-        marker = next((e for e in extras if isinstance(e, Depends | _Param)), None)
-        if isinstance(default, Depends | _Param):
+        marker = next((e for e in extras if isinstance(e, DependsMarker | ParamMarker)), None)
+        if isinstance(default, DependsMarker | ParamMarker):
             marker, default = default, (
-                default.default if isinstance(default, _Param) else _REQUIRED
+                default.default if isinstance(default, ParamMarker) else _REQUIRED
             )
-        if isinstance(marker, Depends):
+        if isinstance(marker, DependsMarker):
             target = marker.dependency or base
             if target is _REQUIRED or not callable(target):
                 raise ConfigurationError(f"{described}: Depends() on {name!r} needs a callable")
@@ -426,7 +447,7 @@ class PlanBuilder:
             return DependsSource(
                 name, self.build(target, path_params, use_cache=marker.use_cache, _stack=stack)
             )
-        if isinstance(marker, _Param):
+        if isinstance(marker, ParamMarker):
             location = marker.location
             key = marker.alias or (name.replace("_", "-") if location == "header" else name)
             if location == "header":
@@ -435,10 +456,15 @@ class PlanBuilder:
         if name in path_params:
             convertor_name = path_params[name]
             convert = None
-            if base not in (inspect.Parameter.empty, Any) and not _fits_convertor(
-                base, convertor_name
-            ):
+            if base in (inspect.Parameter.empty, Any):
+                pass
+            elif not _fits_convertor(base, convertor_name):
                 convert = _text_converter(annotation, described, name)
+            elif extras:
+                # The converter already made the type; only the constraints
+                # (Annotated[int, Ge(1)]) remain to check.
+                check_constraints_fit(base, extras)
+                convert = constraints_only(extras)
             return PathSource(name, convert)
         if _is_subclass(base, Request):
             return RequestSource(name)
@@ -474,7 +500,7 @@ class PlanBuilder:
         key: str,
         annotation: Any,
         default: Any,
-        marker: _Param | None,
+        marker: ParamMarker | None,
         described: str,
     ) -> TextSource:
         try:
@@ -547,9 +573,14 @@ class DependencyOverrides(dict[Callable[..., Any], Callable[..., Any]]):
         self.builder: PlanBuilder | None = None
         self.plans: dict[tuple[Callable[..., Any], frozenset[Any]], Dependant] = {}
 
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        # Through __setitem__, so every replacement is planned when it is set.
+        for original, replacement in dict(*args, **kwargs).items():
+            self[original] = replacement
+
     def __setitem__(self, original: Callable[..., Any], replacement: Callable[..., Any]) -> None:
+        self.compile(replacement)  # first: a replacement that cannot be planned is refused
         super().__setitem__(original, replacement)
-        self.compile(replacement)
 
     def compile(self, replacement: Callable[..., Any]) -> None:
         if self.builder is None:
@@ -808,6 +839,9 @@ class DependencyScope:
         except BaseException as exc:
             await self._context.teardowns.close(exc)
             raise
+        # As after a response: background tasks first, then the teardowns.
+        if self._context.background is not None:
+            await self._context.background()
         await self._context.teardowns.close(None)
 
 

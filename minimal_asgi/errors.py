@@ -20,7 +20,7 @@ from typing import Any
 
 from minimal_asgi.exceptions import HTTPException, problem_details
 from minimal_asgi.requests import Request
-from minimal_asgi.responses import RESPONSE_STARTED, JSONResponse, Response
+from minimal_asgi.responses import RESPONSE_STARTED, JSONResponse, Response, without_body
 from minimal_asgi.types import Receive, Scope, Send
 
 __all__ = ["RESPONSE_STARTED", "ErrorHandlers", "ProblemResponse"]
@@ -90,6 +90,8 @@ class ErrorHandlers:
         """Answer ``exc`` with a response, or re-raise it when that is impossible."""
         if scope["type"] != "http" or scope.get(RESPONSE_STARTED):
             raise exc  # too late to answer with an error: the server closes the stream
+        if scope.get("method") == "HEAD":
+            send = without_body(send)
         handler = self.handler_for(type(exc))
         if handler is None:
             await self._send_or_raise(self._internal_error(exc), scope, receive, send, exc)

@@ -443,7 +443,11 @@ def generate_openapi(
     }
     if tags:
         document["tags"] = [{"name": tag} for tag in tags]
-    document["paths"] = {path: item for path, item in paths.items() if item}
+    document["paths"] = {
+        path: {method: item[method] for method in _METHOD_ORDER if method in item}
+        for path, item in paths.items()
+        if item
+    }
     document["components"] = {
         "schemas": {**_PROBLEM_SCHEMAS, **dict(sorted(registry.components.items()))},
         "responses": _PROBLEM_RESPONSES,
@@ -805,7 +809,10 @@ _DOCS_SCRIPT = """
     if (schema.allOf) return schema.allOf.map(typeName).join(" & ");
     const kinds = [].concat(schema.type || "any");
     return kinds.map((kind) => {
-      if (kind === "array") return typeName(schema.items || {}) + "[]";
+      if (kind === "array") {
+        const item = typeName(schema.items || {});
+        return (item.includes(" ") ? "(" + item + ")" : item) + "[]";
+      }
       if (kind === "string" && schema.format) return "string (" + schema.format + ")";
       return kind;
     }).join(" | ");

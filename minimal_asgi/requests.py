@@ -181,7 +181,7 @@ class Request:
         if self._json is _UNSET:
             body = await self.body()
             try:
-                self._json = json.loads(body)
+                self._json = json.loads(body, parse_constant=_refuse_constant)
             except (ValueError, RecursionError) as exc:
                 # RecursionError: a body like [[[[...]]]] nested deeper than the
                 # interpreter allows. It is bad input, not a server error.
@@ -219,6 +219,11 @@ class Request:
 
 
 _UNSET: Any = object()
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's parser accepts NaN and Infinity; JSON (RFC 8259) does not.
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _too_large(limit: int) -> HTTPException:

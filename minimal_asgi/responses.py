@@ -70,7 +70,13 @@ encode_json_text = _encode
 
 def json_dumps(obj: Any) -> bytes:
     """Encode ``obj`` as compact UTF-8 JSON (NaN and Infinity are refused)."""
-    return _encode(obj).encode("utf-8")
+    text = _encode(obj)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800", legal in JSON text, not in UTF-8): write
+        # the string as \u escapes instead, which any JSON parser reads back.
+        return json.dumps(obj, allow_nan=False, default=_json_default).encode("ascii")
 
 
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -436,6 +442,19 @@ class StreamingResponse(Response):
             await self.background()
 
 
+def without_body(send: Send) -> Send:
+    """For HEAD: the same status and headers as GET, and no body (RFC 9110, 9.3.2)."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b""}
+        await send(message)
+
+    return send_head
+
+
 # -- from an endpoint's return value to a response -----------------------------
 # Prebuilt header lists for the common returns: a dict needs no Response object,
 # just the two ASGI messages (see STYLE.md, "create objects only when asked").
@@ -473,7 +492,7 @@ async def send_result(
     """Send what an endpoint returned, by the shortest path; returns the status."""
     kind = type(result)
     if kind is dict or kind is list:
-        body = _encode(result).encode("utf-8")
+        body = json_dumps(result)
         status = status_code or 200
         await send(
             {

@@ -28,7 +28,7 @@ from minimal_asgi.dependencies import (
     CallPlan,
     Context,
     DependencyOverrides,
-    Depends,
+    DependsMarker,
     PlanBuilder,
     build_call_plan,
     describe_callable,
@@ -42,11 +42,13 @@ from minimal_asgi.responses import (
     RedirectResponse,
     Response,
     encode_json_text,
+    json_dumps,
     send_result,
     to_response,
+    without_body,
 )
 from minimal_asgi.trace import current_trace
-from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
+from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["NoMatchFound", "Route", "Router"]
 
@@ -233,7 +235,10 @@ class Route:
             ) -> None:
                 result = await endpoint(*values)
                 if type(result) is dict:
-                    body = encode_json_text(result).encode()
+                    try:
+                        body = encode_json_text(result).encode()
+                    except UnicodeEncodeError:
+                        body = json_dumps(result)  # lone surrogates: \u-escaped
                     await send(
                         {
                             "type": "http.response.start",
@@ -718,7 +723,7 @@ class Router:
         scope["route"] = route
         scope["path_params"] = dict(zip(route.param_names, values, strict=True))
         if method == "HEAD" and "HEAD" not in route.methods:
-            send = _without_body(send)
+            send = without_body(send)
         await route.handle(scope, receive, send, values)
 
     async def call_traced(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -743,7 +748,7 @@ class Router:
             scope["route"] = route
             scope["path_params"] = dict(zip(route.param_names, values, strict=True))
             if method == "HEAD" and "HEAD" not in route.methods:
-                send = _without_body(send)
+                send = without_body(send)
             span = trace.enter(f"router matched {route.path} -> {route.name}")
             try:
                 await route.handle(scope, receive, send, values)
@@ -824,26 +829,12 @@ async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.close", "code": 1000})
 
 
-def _without_body(send: Send) -> Send:
-    """For HEAD served by a GET endpoint: same status and headers, no body."""
-
-    async def send_head(message: Message) -> None:
-        if message["type"] == "http.response.body":
-            if message.get("more_body", False):
-                return
-            message = {"type": "http.response.body", "body": b""}
-        await send(message)
-
-    return send_head
-
-
-
 _Runner = Callable[[Request, Scope, Any], Awaitable[tuple[Any, Context | None]]]
 
 
 def _guard_callable(dependency: Any) -> Callable[..., Any]:
     """``dependencies=[Depends(check)]`` or ``dependencies=[check]``."""
-    if isinstance(dependency, Depends):
+    if isinstance(dependency, DependsMarker):
         if dependency.dependency is None:
             raise ConfigurationError("dependencies=[Depends()] needs a callable")
         return dependency.dependency

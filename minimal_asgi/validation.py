@@ -161,6 +161,34 @@ def _optional_inner(annotation: Any) -> Any | None:
     return None
 
 
+def check_constraints_fit(base: Any, extras: list[Any]) -> None:
+    """Refuse, at startup, a constraint that cannot apply to its type
+    (``Annotated[int, MinLen(1)]``) instead of failing on every request."""
+    inner = _optional_inner(base)
+    if inner is not None:
+        base = split_annotated(inner)[0]
+    origin = get_origin(base) or base
+    sized = origin in (str, list, set, frozenset, tuple, dict)
+    numeric = origin in (int, float) and origin is not bool
+    for constraint in extras:
+        if isinstance(constraint, MinLen | MaxLen) and not sized:
+            wrong = "MinLen/MaxLen need a str, list or dict"
+        elif isinstance(constraint, Ge | Gt | Le | Lt) and not numeric:
+            wrong = "Ge/Gt/Le/Lt need an int or float"
+        elif isinstance(constraint, Pattern) and origin is not str:
+            wrong = "Pattern needs a str"
+        else:
+            continue
+        raise ConfigurationError(f"{constraint!r} on {base!r}: {wrong}")
+
+
+def constraints_only(extras: list[Any]) -> Callable[[Any], Any] | None:
+    """A checker for a value already of the right type: its constraints only."""
+    if not any(isinstance(c, Constraint) for c in extras):
+        return None
+    return _with_constraints(lambda value: value, extras)
+
+
 def _with_constraints(convert: Callable[..., Any], extras: list[Any]) -> Callable[..., Any]:
     checks = [_constraint_check(c) for c in extras if isinstance(c, Constraint)]
     if not checks:
@@ -295,6 +323,7 @@ def compile_text(annotation: Any) -> Callable[[str], Any]:
     base, extras = split_annotated(annotation)
     inner = _optional_inner(base)
     if inner is not None:
+        check_constraints_fit(inner, extras)
         return compile_text(inner) if not extras else _with_constraints(compile_text(inner), extras)
     if base is Any or base is inspect_empty:
         convert: Callable[[str], Any] = str
@@ -309,6 +338,7 @@ def compile_text(annotation: Any) -> Callable[[str], Any]:
             f"{annotation!r} cannot be read from text; use str, int, float, bool, UUID, "
             "datetime, date, an Enum, a Literal, or Optional/list of these"
         )
+    check_constraints_fit(base, extras)
     return _with_constraints(convert, extras)
 
 
@@ -342,6 +372,7 @@ def compile_json(annotation: Any, *, forbid_extra: bool = True) -> JsonValidator
     value. It appends to ``errors`` instead of raising, so that every problem in
     a body is reported at once."""
     base, extras = split_annotated(annotation)
+    check_constraints_fit(base, extras)
     validator = _compile_json_base(base, forbid_extra)
     checks = [_constraint_check(c) for c in extras if isinstance(c, Constraint)]
     if not checks:
@@ -552,7 +583,12 @@ def _dataclass_validator(cls: type, forbid_extra: bool) -> JsonValidator:
                     errors.append(error((*loc, name), "unknown field", "extra"))
         if len(errors) > before:
             return INVALID
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except (ValueError, TypeError) as exc:
+            # A check in the dataclass's own __post_init__ is validation too.
+            errors.append(error(loc, str(exc) or type(exc).__name__, "value"))
+            return INVALID
 
     _COMPILING[(cls, forbid_extra)] = validate
     try:

@@ -25,9 +25,10 @@ Starlette's CORSMiddleware):
 - ``allow_origins=["*"]`` with ``allow_credentials=True`` is rejected at
   startup: the standard forbids ``*`` with credentials, and echoing any origin
   instead would let every site read users' authenticated responses.
-- ``Vary: Origin`` is sent on *every* response whose headers depend on the
-  origin - including responses to requests without ``Origin`` - so a shared
-  cache never serves one origin's answer to another.
+- ``Vary: Origin`` is sent on *every* response - including responses to
+  requests without ``Origin`` and with ``allow_origins=["*"]`` (whose answer
+  still depends on whether there is an Origin, and on whether it is "null") -
+  so a shared cache never serves one origin's answer to another.
 - A disallowed preflight gets a 400 problem-details response without CORS
   headers, saying what was disallowed.
 """
@@ -110,8 +111,11 @@ class Policy:
         allow_origin_regex: str | None,
         allow_private_network: bool,
     ) -> None:
-        if isinstance(allow_origins, str) or isinstance(allow_methods, str):
-            raise ConfigurationError("CORS: allow_origins and allow_methods take lists")
+        lists = {"allow_origins": allow_origins, "allow_methods": allow_methods,
+                 "allow_headers": allow_headers, "expose_headers": expose_headers}
+        for option, value in lists.items():
+            if isinstance(value, str):
+                raise ConfigurationError(f"CORS: {option} takes a list, like [{value!r}]")
         self.any_origin = "*" in allow_origins
         self.origins = frozenset(o for o in allow_origins if o != "*")
         for origin in self.origins:
@@ -133,8 +137,6 @@ class Policy:
         if max_age < 0:
             raise ConfigurationError("CORS: max_age must be >= 0 seconds")
         self.private_network = allow_private_network
-        # The answer depends on the Origin header unless it is a plain "*".
-        self.varies = not (self.any_origin and not self.origins and self.origin_regex is None)
 
         # Header pairs that are the same on every response, encoded once.
         credentials = [(b"access-control-allow-credentials", b"true")] if self.credentials else []
@@ -163,9 +165,8 @@ class Policy:
         return self.any_origin and origin != "null"
 
     def allow_origin_value(self, origin: str) -> bytes:
-        if self.any_origin and not self.credentials and not self.varies:
-            return b"*"
-        return origin.encode("latin-1")
+        # "*" never comes with credentials (refused above), so it can be answered as is.
+        return b"*" if self.any_origin else origin.encode("latin-1")
 
     def disallowed_headers(self, requested: Iterable[str]) -> list[str]:
         if self.any_header:
@@ -207,10 +208,10 @@ class CORSMiddleware:
                 private_network = value.decode("latin-1")
         policy = self.policy
         if origin is None:
-            if policy.varies:
-                await self.app(scope, receive, _adding(send, [], vary=b"Origin"))
-            else:
-                await self.app(scope, receive, send)
+            # Vary even here (and with "*"): this answer has no CORS headers, and a
+            # cache must not hand it to a cross-origin request (Fetch, "CORS protocol
+            # and HTTP caches").
+            await self.app(scope, receive, _adding(send, [], vary=b"Origin"))
             return
         if scope["method"] == "OPTIONS" and request_method is not None:
             await self._preflight(
@@ -225,7 +226,7 @@ class CORSMiddleware:
             ]
         # A disallowed origin still reaches the endpoint (the browser, not the
         # server, enforces CORS); it just gets no CORS headers.
-        await self.app(scope, receive, _adding(send, extra, b"Origin" if policy.varies else None))
+        await self.app(scope, receive, _adding(send, extra, b"Origin"))
 
     async def _preflight(
         self,
@@ -242,7 +243,9 @@ class CORSMiddleware:
         problems = []
         if not policy.origin_allowed(origin):
             problems.append(f"origin {origin!r}")
-        if method.upper() not in policy.methods:
+        # Exact: a browser upper-cases only the six standard methods, and compares
+        # the answer byte for byte ("patch" is not "PATCH").
+        if method not in policy.methods:
             problems.append(f"method {method!r}")
         refused = policy.disallowed_headers(headers)
         if refused:
@@ -270,7 +273,7 @@ class CORSMiddleware:
         await send({"type": "http.response.body", "body": b""})
 
 
-def _adding(send: Send, extra: list[tuple[bytes, bytes]], vary: bytes | None) -> Send:
+def _adding(send: Send, extra: list[tuple[bytes, bytes]], vary: bytes) -> Send:
     """Wrap ``send`` so the response start carries ``extra`` headers and ``vary``."""
 
     async def send_with_cors(message: Message) -> None:
@@ -279,8 +282,7 @@ def _adding(send: Send, extra: list[tuple[bytes, bytes]], vary: bytes | None) ->
             if extra:
                 present = {name for name, _ in headers}
                 headers.extend(pair for pair in extra if pair[0] not in present)
-            if vary is not None:
-                headers = _merge_vary(headers, vary)
+            headers = _merge_vary(headers, vary)
             message = {**message, "headers": headers}
         await send(message)
 

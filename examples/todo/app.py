@@ -1,0 +1,219 @@
+"""A versioned CRUD API in layers: routes -> service -> repository.
+
+Run it: `uvicorn examples.todo.app:app` (or `make run APP=examples.todo.app:app`).
+Everything is in memory, so it needs nothing installed; the repository is the
+one place that would change to use a database.
+
+What it shows (see README.md beside this file):
+- resources, routes and verbs: /v1/todos (GET list, POST), /v1/todos/{id}
+  (GET, PATCH, DELETE), 201 + Location on create, 204 on delete;
+- pagination with limit/offset and an RFC 8288 Link header;
+- idempotent creation with an Idempotency-Key header;
+- a v2 of one route beside v1 (include_router with a prefix);
+- dependency injection of the layers, so a test can swap the repository;
+- validation errors as 422 problem details, unknown ids as 404.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Annotated
+
+from minimal_asgi import (
+    App,
+    Depends,
+    Ge,
+    Header,
+    HTTPException,
+    JSONResponse,
+    Le,
+    MaxLen,
+    MinLen,
+    Request,
+    RequestLoggingMiddleware,
+    Response,
+    Router,
+)
+
+
+# -- the data --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Todo:
+    id: int
+    title: str
+    done: bool = False
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NewTodo:
+    title: Annotated[str, MinLen(1), MaxLen(200)]
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TodoChanges:
+    title: Annotated[str, MinLen(1), MaxLen(200)] | None = None
+    done: bool | None = None
+
+
+# -- the repository: the only layer that knows where data lives ---------------------
+class TodoRepository:
+    def __init__(self) -> None:
+        self._rows: dict[int, Todo] = {}
+        self._ids = itertools.count(1)
+
+    def add(self, title: str, tags: list[str]) -> Todo:
+        todo = Todo(id=next(self._ids), title=title, tags=tags)
+        self._rows[todo.id] = todo
+        return todo
+
+    def get(self, todo_id: int) -> Todo | None:
+        return self._rows.get(todo_id)
+
+    def page(self, limit: int, offset: int) -> tuple[list[Todo], int]:
+        rows = sorted(self._rows.values(), key=lambda t: t.id)
+        return rows[offset : offset + limit], len(rows)
+
+    def save(self, todo: Todo) -> None:
+        self._rows[todo.id] = todo
+
+    def remove(self, todo_id: int) -> bool:
+        return self._rows.pop(todo_id, None) is not None
+
+
+# -- the service: the rules, with no HTTP in sight -----------------------------------
+class TodoService:
+    def __init__(
+        self, repository: TodoRepository, idempotency: dict[str, tuple[NewTodo, Todo]]
+    ) -> None:
+        self.repository = repository
+        self.idempotency = idempotency
+
+    def create(self, new: NewTodo, key: str | None) -> tuple[Todo, bool]:
+        """Create a todo. With an idempotency key, a retry of the same request
+        returns the first result instead of creating a duplicate; the same key
+        with a different body is a client error (the IETF Idempotency-Key draft
+        answers 422)."""
+        if key is not None and key in self.idempotency:
+            first_request, todo = self.idempotency[key]
+            if first_request != new:
+                raise HTTPException(
+                    422, f"Idempotency-Key {key!r} was already used with a different body"
+                )
+            return todo, False
+        todo = self.repository.add(new.title.strip(), new.tags)
+        if key is not None:
+            self.idempotency[key] = (new, todo)
+        return todo, True
+
+    def get(self, todo_id: int) -> Todo:
+        todo = self.repository.get(todo_id)
+        if todo is None:
+            raise HTTPException(404, f"there is no todo {todo_id}")
+        return todo
+
+    def change(self, todo_id: int, changes: TodoChanges) -> Todo:
+        todo = self.get(todo_id)
+        if changes.title is not None:
+            todo = replace(todo, title=changes.title.strip())
+        if changes.done is not None:
+            todo = replace(todo, done=changes.done)
+        self.repository.save(todo)
+        return todo
+
+    def delete(self, todo_id: int) -> None:
+        if not self.repository.remove(todo_id):
+            raise HTTPException(404, f"there is no todo {todo_id}")
+
+
+# One repository for the process; tests override `get_repository` for a fresh one.
+_repository = TodoRepository()
+# Kept forever, in one process: a real service stores keys in Redis with a TTL.
+_idempotency: dict[str, tuple[NewTodo, Todo]] = {}
+
+
+def get_repository() -> TodoRepository:
+    return _repository
+
+
+def get_service(
+    repository: Annotated[TodoRepository, Depends(get_repository)],
+) -> TodoService:
+    return TodoService(repository, _idempotency)
+
+
+Service = Annotated[TodoService, Depends(get_service)]
+
+
+# -- the routes: HTTP in, HTTP out -------------------------------------------------
+v1 = Router()
+
+
+@v1.get("/todos")
+async def list_todos(
+    request: Request,
+    service: Service,
+    limit: Annotated[int, Ge(1), Le(100)] = 20,
+    offset: Annotated[int, Ge(0)] = 0,
+) -> Response:
+    """List todos, a page at a time (Link: rel="next" points at the next page)."""
+    rows, total = service.repository.page(limit, offset)
+    headers = {"x-total-count": str(total)}
+    if offset + limit < total:
+        next_url = request.url.replace(query=f"limit={limit}&offset={offset + limit}")
+        headers["link"] = f'<{next_url}>; rel="next"'
+    return JSONResponse({"items": rows, "total": total}, headers=headers)
+
+
+@v1.post("/todos", status_code=201)
+async def create_todo(
+    new: NewTodo,
+    service: Service,
+    request: Request,
+    idempotency_key: Annotated[str | None, MaxLen(128)] = Header(None),
+) -> Response:
+    """Create a todo. Send an Idempotency-Key header to make retries safe."""
+    todo, created = service.create(new, idempotency_key)
+    location = request.url_for("read_todo", todo_id=todo.id)
+    return JSONResponse(todo, status_code=201 if created else 200, headers={"location": location})
+
+
+@v1.get("/todos/{todo_id:int}")
+async def read_todo(todo_id: int, service: Service) -> Todo:
+    """One todo."""
+    return service.get(todo_id)
+
+
+@v1.patch("/todos/{todo_id:int}")
+async def update_todo(todo_id: int, changes: TodoChanges, service: Service) -> Todo:
+    """Change the title or the done flag."""
+    return service.change(todo_id, changes)
+
+
+@v1.delete("/todos/{todo_id:int}")
+async def delete_todo(todo_id: int, service: Service) -> None:
+    """Delete a todo (204 No Content)."""
+    service.delete(todo_id)
+
+
+# v2 changes one thing: the list is a bare array with the page in headers.
+v2 = Router()
+
+
+@v2.get("/todos")
+async def list_todos_v2(
+    service: Service,
+    limit: Annotated[int, Ge(1), Le(100)] = 20,
+    offset: Annotated[int, Ge(0)] = 0,
+) -> Response:
+    """List todos as a bare JSON array; the total is in X-Total-Count."""
+    rows, total = service.repository.page(limit, offset)
+    return JSONResponse(rows, headers={"x-total-count": str(total)})
+
+
+app = App(title="Todo API", version="1.0.0")
+app.include_router(v1, prefix="/v1")
+app.include_router(v2, prefix="/v2")
+app.add_middleware(RequestLoggingMiddleware)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from examples.todo import app as todo_module
+from examples.todo.app import TodoRepository, app, get_repository
+from minimal_asgi.testing import TestClient
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    repository = TodoRepository()
+    app.dependency_overrides[get_repository] = lambda: repository
+    todo_module._idempotency.clear()
+    with TestClient(app) as test_client:
+        yield test_client
+    app.dependency_overrides.clear()
+
+
+def test_create_answers_201_with_the_location_of_the_new_todo(client: TestClient) -> None:
+    response = client.post("/v1/todos", json={"title": "buy milk"})
+    assert response.status_code == 201
+    assert response.headers["location"] == "http://testserver/v1/todos/1"
+    assert client.get("/v1/todos/1").json() == {
+        "id": 1, "title": "buy milk", "done": False, "tags": []
+    }
+
+
+def test_a_retry_with_the_same_idempotency_key_creates_nothing_new(client: TestClient) -> None:
+    first = client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": "k"})
+    again = client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": "k"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert client.get("/v1/todos").json()["total"] == 1
+
+
+def test_the_same_idempotency_key_with_another_body_is_422(client: TestClient) -> None:
+    client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": "k"})
+    response = client.post("/v1/todos", json={"title": "b"}, headers={"idempotency-key": "k"})
+    assert response.status_code == 422
+    assert "already used" in response.json()["detail"]
+
+
+def test_list_pages_with_a_next_link_until_the_last_page(client: TestClient) -> None:
+    for title in "abcde":
+        client.post("/v1/todos", json={"title": title})
+    first = client.get("/v1/todos?limit=2")
+    assert [t["title"] for t in first.json()["items"]] == ["a", "b"]
+    assert first.headers["x-total-count"] == "5"
+    assert first.headers["link"] == '<http://testserver/v1/todos?limit=2&offset=2>; rel="next"'
+    last = client.get("/v1/todos?limit=2&offset=4")
+    assert [t["title"] for t in last.json()["items"]] == ["e"]
+    assert "link" not in last.headers
+
+
+def test_a_limit_out_of_range_is_a_422_naming_the_query_parameter(client: TestClient) -> None:
+    response = client.get("/v1/todos?limit=1000")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "limit"]
+
+
+def test_patch_changes_only_the_fields_sent(client: TestClient) -> None:
+    client.post("/v1/todos", json={"title": "a", "tags": ["home"]})
+    response = client.patch("/v1/todos/1", json={"done": True})
+    assert response.json() == {"id": 1, "title": "a", "done": True, "tags": ["home"]}
+
+
+def test_delete_answers_204_and_then_the_todo_is_gone(client: TestClient) -> None:
+    client.post("/v1/todos", json={"title": "a"})
+    assert client.delete("/v1/todos/1").status_code == 204
+    assert client.get("/v1/todos/1").status_code == 404
+    assert client.delete("/v1/todos/1").status_code == 404
+
+
+def test_an_empty_title_is_rejected_with_its_location(client: TestClient) -> None:
+    response = client.post("/v1/todos", json={"title": ""})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "title"]
+
+
+def test_v2_lists_a_bare_array_beside_v1(client: TestClient) -> None:
+    client.post("/v1/todos", json={"title": "a"})
+    assert client.get("/v2/todos").json() == [
+        {"id": 1, "title": "a", "done": False, "tags": []}
+    ]
+    assert client.get("/v1/todos").json()["items"][0]["title"] == "a"
+
+
+def test_every_response_carries_a_request_id(client: TestClient) -> None:
+    assert client.get("/v1/todos").headers["x-request-id"]
+    assert client.get("/v1/nope").headers["x-request-id"]
