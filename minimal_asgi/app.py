@@ -290,7 +290,9 @@ class App:
         self.router.build(settings)
         self._plan_builder = builder
         self.dependency_overrides.attach(builder)
-        self.router.errors = ErrorHandlers(dict(self.exception_handlers), self.debug)
+        self.router.errors = ErrorHandlers(
+            dict(self.exception_handlers), self.debug, self.max_body_size
+        )
         inner: ASGIApp = self.router.call_traced if self.trace else self.router
         stack = build_middleware_stack(inner, self.user_middleware, self.trace)
         if self.trace:

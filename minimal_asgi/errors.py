@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from minimal_asgi.exceptions import HTTPException, problem_details
-from minimal_asgi.requests import Request
+from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.responses import RESPONSE_STARTED, JSONResponse, Response, without_body
 from minimal_asgi.types import Receive, Scope, Send
 
@@ -68,7 +68,9 @@ class ErrorHandlers:
         self,
         handlers: dict[type[BaseException], ExceptionHandler] | None = None,
         debug: bool = False,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
+        self.max_body_size = max_body_size
         self.handlers: dict[type[BaseException], ExceptionHandler] = {
             HTTPException: http_exception_handler,
             **(handlers or {}),
@@ -96,7 +98,8 @@ class ErrorHandlers:
         if handler is None:
             await self._send_or_raise(self._internal_error(exc), scope, receive, send, exc)
             raise exc  # let the server (or the TestClient) see and log the crash
-        response = await handler(Request(scope, receive), exc)
+        request = Request(scope, receive, max_body_size=self.max_body_size)
+        response = await handler(request, exc)
         await self._send_or_raise(response, scope, receive, send, exc)
 
     @staticmethod

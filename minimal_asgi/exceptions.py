@@ -63,7 +63,19 @@ class HTTPException(MinimalASGIError):
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
 
 
+# RFC 9110's reason phrases where Python's http.HTTPStatus (3.11) still has the
+# older RFC 7231 wording, so a problem's title does not change with the Python
+# version (3.13 adopted these).
+_RFC_9110_PHRASES = {
+    413: "Content Too Large",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
 def _reason(status_code: int) -> str:
+    if status_code in _RFC_9110_PHRASES:
+        return _RFC_9110_PHRASES[status_code]
     try:
         return HTTPStatus(status_code).phrase
     except ValueError:

@@ -79,7 +79,7 @@ def json_dumps(obj: Any) -> bytes:
         return json.dumps(obj, allow_nan=False, default=_json_default).encode("ascii")
 
 
-_NO_BODY_STATUSES = frozenset({204, 304})
+NO_BODY_STATUSES = frozenset({204, 304})
 
 # Responses that can fail half-way (streams, files) set this scope key once their
 # headers are out: after that, an error can no longer become an error response.
@@ -148,7 +148,7 @@ class Response:
                 has_length = has_length or key == "content-length"
                 has_type = has_type or key == "content-type"
                 raw.append((key.encode("latin-1"), value.encode("latin-1")))
-        no_body = self.status_code < 200 or self.status_code in _NO_BODY_STATUSES
+        no_body = self.status_code < 200 or self.status_code in NO_BODY_STATUSES
         if no_body:
             self.body = b""
         elif not has_length and self.body is not None:
@@ -489,32 +489,30 @@ def to_response(result: Any, status_code: int | None = None) -> Response:
 async def send_result(
     result: Any, scope: Scope, receive: Receive, send: Send, status_code: int | None = None
 ) -> int:
-    """Send what an endpoint returned, by the shortest path; returns the status."""
+    """Send what an endpoint returned, by the shortest path; returns the status.
+
+    A dict, list or str is sent as the two ASGI messages directly; anything
+    else (and any 204/304, which must not carry a body) goes through a Response.
+    """
     kind = type(result)
-    if kind is dict or kind is list:
-        body = json_dumps(result)
-        status = status_code or 200
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [_JSON_TYPE, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-        return status
-    if kind is str:
-        body = result.encode("utf-8")
-        status = status_code or 200
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [_TEXT_TYPE, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-        return status
+    if status_code not in NO_BODY_STATUSES:
+        if kind is dict or kind is list:
+            body, content_type = json_dumps(result), _JSON_TYPE
+        elif kind is str:
+            body, content_type = result.encode("utf-8"), _TEXT_TYPE
+        else:
+            body = None
+        if body is not None:
+            status = status_code or 200
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [content_type, (b"content-length", b"%d" % len(body))],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return status
     response = to_response(result, status_code)
     await response(scope, receive, send)
     return response.status_code

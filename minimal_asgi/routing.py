@@ -39,6 +39,7 @@ from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.responses import (
     JSON_CONTENT_TYPE,
+    NO_BODY_STATUSES,
     RedirectResponse,
     Response,
     encode_json_text,
@@ -224,7 +225,7 @@ class Route:
         invoke, limit = plan.invoke, settings.max_body_size
         assert invoke is not None
         direct = plan.shape == "path_values" or (plan.shape == "no_args" and static)
-        if plan.dependant.kind == "async" and direct:
+        if plan.dependant.kind == "async" and direct and status not in NO_BODY_STATUSES:
             # The hot path, written out: call the endpoint directly (the values
             # are exactly its arguments; () for a static route) and send a dict
             # as the two ASGI messages, with no Response object in between.

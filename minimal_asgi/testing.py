@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import json as jsonlib
 import math
+import warnings
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -134,15 +135,34 @@ class _Lifespan:
             "asgi": {"version": "3.0", "spec_version": "2.0"},
             "state": self.state,
         }
+        said_something = False
+
+        async def send(message: Message) -> None:
+            nonlocal said_something
+            said_something = True
+            await self._from_app.send(message)
+
         try:
-            await self.app(scope, self._app_inbox.receive, self._from_app.send)
+            await self.app(scope, self._app_inbox.receive, send)
             # Returning without a word means "no lifespan support": servers
             # carry on without startup and shutdown, and so do we.
             await self._from_app.send({"type": "_returned"})
+        except Exception as exc:
+            if said_something:
+                await self._from_app.send({"type": "_raised", "exc": exc})
+                return
+            # Raising at once (e.g. "unknown scope type") also means "no lifespan
+            # support" to uvicorn's default mode: carry on, but say so.
+            warnings.warn(
+                f"the app raised {exc!r} on the lifespan scope; running without "
+                "startup and shutdown, as uvicorn does",
+                RuntimeWarning,
+                stacklevel=1,
+            )
+            await self._from_app.send({"type": "_returned"})
         except BaseException as exc:
             await self._from_app.send({"type": "_raised", "exc": exc})
-            if not isinstance(exc, Exception):
-                raise
+            raise
 
     async def startup(self, group: anyio.abc.TaskGroup) -> None:
         group.start_soon(self._run)
