@@ -31,6 +31,7 @@ from minimal_asgi.responses import (
 from minimal_asgi.routing import NoMatchFound, Route, Router
 from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
 from minimal_asgi.validation import Ge, Gt, Le, Lt, MaxLen, MinLen, Pattern, RequestValidationError
+from minimal_asgi.websockets import WebSocket, WebSocketDisconnect
 
 __version__ = "0.1.0"
 
@@ -83,5 +84,7 @@ __all__ = [
     "Settings",
     "State",
     "StreamingResponse",
+    "WebSocket",
+    "WebSocketDisconnect",
     "get_request_id",
 ]

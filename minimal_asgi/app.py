@@ -1,8 +1,8 @@
 """The application: where a server hands over each connection.
 
 ``App`` is the outermost ASGI app. For a ``lifespan`` scope it runs startup and
-shutdown; for ``http`` it passes the request down the stack it built once at
-startup::
+shutdown; for ``http`` and ``websocket`` it passes the connection down the
+stack it built once at startup::
 
     [trace] -> user middleware (outermost first) -> Router (with the error layer) -> Route
 
@@ -28,7 +28,7 @@ from minimal_asgi.middleware import Middleware, build_middleware_stack
 from minimal_asgi.openapi import add_openapi_routes, openapi_document
 from minimal_asgi.plugins import load_plugin
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
-from minimal_asgi.routing import Route, Router, RouteSettings, RouteWrapper
+from minimal_asgi.routing import Route, Router, RouteSettings, RouteWrapper, WebSocketRoute
 from minimal_asgi.trace import run_traced
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 
@@ -143,6 +143,16 @@ class App:
     def delete(self, path: str, **kwargs: Any) -> Callable[[F], F]:
         return self.router.delete(path, **kwargs)
 
+    def websocket(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        """``@app.websocket("/ws/{room}")``: a WebSocket endpoint (websockets.py).
+        Request hooks and exception handlers do not apply to it; guards do."""
+        return self.router.websocket(path, **kwargs)
+
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], **kwargs: Any
+    ) -> WebSocketRoute:
+        return self.router.add_websocket_route(path, endpoint, **kwargs)
+
     def include_router(self, router: Router, *, prefix: str = "") -> None:
         self.router.include_router(router, prefix=prefix)
 
@@ -161,11 +171,13 @@ class App:
         self.user_middleware.insert(0, Middleware(cls, *args, **options))
 
     def before_request(self, func: F) -> F:
+        """``func(request)`` before each HTTP endpoint (not WebSocket ones)."""
         self._check_open("add a hook")
         self.hooks.before.append((hook_name(func), as_async(func)))
         return func
 
     def after_request(self, func: F) -> F:
+        """``func(request, response)`` after each HTTP endpoint (not WebSocket ones)."""
         self._check_open("add a hook")
         self.hooks.after.append((hook_name(func), as_async(func)))
         return func
@@ -215,7 +227,7 @@ class App:
         e.g. ``@app.get("/x", cache=30)`` gives ``{"cache": 30}``) and the ASGI
         app that runs that route's hooks and endpoint; it returns that app
         unchanged, or a new ASGI app around it. Routes a plugin ignores pay
-        nothing per request.
+        nothing per request. WebSocket routes are not passed to wrappers.
         """
         self._check_open("add a route wrapper")
         self._route_wrappers.append(wrapper)

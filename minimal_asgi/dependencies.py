@@ -7,6 +7,7 @@ parameter                              filled from
 =====================================  ==========================================
 named like a path parameter            the path (converted to its annotation)
 annotated ``Request``                  the request
+annotated ``WebSocket``                the connection (WebSocket routes only)
 annotated ``BackgroundTasks``          this request's background tasks
 annotated with a type given to         the factory registered for it
 ``app.provide(Type, factory)``
@@ -43,7 +44,7 @@ import anyio.to_thread
 from minimal_asgi.background import BackgroundTasks
 from minimal_asgi.concurrency import is_async_callable
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
-from minimal_asgi.requests import Request
+from minimal_asgi.requests import HTTPConnection, Request
 from minimal_asgi.validation import (
     INVALID,
     Errors,
@@ -59,6 +60,7 @@ from minimal_asgi.validation import (
     is_text_type,
     split_annotated,
 )
+from minimal_asgi.websockets import WebSocket
 
 __all__ = [
     "CallPlan",
@@ -176,6 +178,11 @@ class RequestSource(Source):
     needs_request = True
 
 
+class WebSocketSource(Source):
+    __slots__ = ()
+    needs_request = True  # a connection, at least: not resolvable outside one
+
+
 class BackgroundSource(Source):
     __slots__ = ()
 
@@ -285,6 +292,8 @@ def _describe_source(source: Source) -> str:
         return f"{name}: path" + (" (converted)" if source.convert else "")
     if isinstance(source, RequestSource):
         return f"{name}: the Request"
+    if isinstance(source, WebSocketSource):
+        return f"{name}: the WebSocket"
     if isinstance(source, BackgroundSource):
         return f"{name}: this request's BackgroundTasks"
     if isinstance(source, DependsSource):
@@ -468,6 +477,8 @@ class PlanBuilder:
             return PathSource(name, convert)
         if _is_subclass(base, Request):
             return RequestSource(name)
+        if _is_subclass(base, WebSocket):
+            return WebSocketSource(name)
         if _is_subclass(base, BackgroundTasks):
             return BackgroundSource(name)
         if base in self.providers:
@@ -489,7 +500,7 @@ class PlanBuilder:
             return None
         raise ConfigurationError(
             f"{described}: cannot fill parameter {name!r} of type {annotation!r}: it is not a "
-            "path parameter, Request, BackgroundTasks, provided type (app.provide), "
+            "path parameter, Request, WebSocket, BackgroundTasks, provided type (app.provide), "
             "Depends(...), query type, or dataclass body"
         )
 
@@ -649,6 +660,10 @@ class Context:
     __slots__ = ("background", "cache", "errors", "overrides", "path_key", "path_params",
                  "request", "teardowns")
 
+    # Set only by WebSocketContext; a class attribute here, so that an HTTP
+    # request's Context costs not one store more for it.
+    websocket: WebSocket | None = None
+
     def __init__(
         self,
         request: Request | None,
@@ -703,19 +718,24 @@ class Context:
             if self.background is None:
                 self.background = BackgroundTasks()
             return self.background
+        if isinstance(source, WebSocketSource):
+            if self.websocket is None:
+                raise RuntimeError(f"{source.name!r} needs a WebSocket, and there is none here")
+            return self.websocket
         raise AssertionError(source)  # pragma: no cover
 
     def _text(self, source: TextSource) -> Any:
-        request = self.request
-        if request is None:
+        # A query, header or cookie value: both kinds of connection have them.
+        connection: HTTPConnection | None = self.request or self.websocket
+        if connection is None:
             raise RuntimeError(f"{source.name!r} is read from a request, and there is none here")
         location = source.location
         if location == "query":
-            values = request.query_params.getlist(source.key)
+            values = connection.query_params.getlist(source.key)
         elif location == "header":
-            values = request.headers.getlist(source.key)
+            values = connection.headers.getlist(source.key)
         else:
-            cookie = request.cookies.get(source.key)
+            cookie = connection.cookies.get(source.key)
             values = [] if cookie is None else [cookie]
         if not values:
             if source.default is _REQUIRED:
@@ -788,6 +808,22 @@ class Context:
             raise RequestValidationError(self.errors)
 
 
+class WebSocketContext(Context):
+    """A WebSocket route's context: no Request, the WebSocket instead."""
+
+    __slots__ = ("websocket",)
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        path_params: Mapping[str, Any],
+        overrides: DependencyOverrides | None,
+        path_key: frozenset[Any] = frozenset(),
+    ) -> None:
+        super().__init__(None, path_params, overrides, path_key)
+        self.websocket = websocket
+
+
 def _async_exit(
     manager: contextlib.AbstractAsyncContextManager[Any],
 ) -> Callable[[BaseException | None], Awaitable[None]]:
@@ -825,8 +861,8 @@ class DependencyScope:
         dependant = self._builder.build(self._builder.providers.get(dependency, dependency), {})
         if dependant.needs_request:
             raise ConfigurationError(
-                f"{dependant.description} needs a request (Request, query, header, cookie or "
-                "body) and cannot be resolved outside one"
+                f"{dependant.description} needs a request (Request, WebSocket, query, header, "
+                "cookie or body) and cannot be resolved outside one"
             )
         value = await self._context.call(dependant)
         self._context.raise_if_invalid()
@@ -874,8 +910,10 @@ def build_call_plan(
     *,
     builder: PlanBuilder | None = None,
     guards: Sequence[Callable[..., Any]] = (),
+    websocket: bool = False,
 ) -> CallPlan:
-    """Decide how ``endpoint`` is called (at startup)."""
+    """Decide how ``endpoint`` is called (at startup). ``websocket``: the endpoint
+    serves a WebSocket route, so it is async and takes no Request or body."""
     if not isinstance(path_params, Mapping):
         path_params = dict.fromkeys(path_params, "str")
     builder = builder or PlanBuilder()
@@ -888,6 +926,7 @@ def build_call_plan(
             f"{dependant.description}: an endpoint cannot be a generator; return a "
             "StreamingResponse to stream"
         )
+    check_connection_kind(dependant, websocket)
     shape, invoke = "context", None
     if not dependant.needs_context:
         shape, invoke = _simple_invoke(dependant, list(path_params))
@@ -898,6 +937,34 @@ def build_call_plan(
         description=dependant.description,
         shape=shape,
     )
+
+
+def check_connection_kind(endpoint: Dependant, websocket: bool) -> None:
+    """An HTTP endpoint (or any of its dependencies) cannot ask for a WebSocket,
+    nor a WebSocket endpoint for a Request or a body: refused at startup."""
+    if websocket and endpoint.kind != "async":
+        raise ConfigurationError(
+            f"{endpoint.description}: a WebSocket endpoint must be `async def` (it awaits "
+            "accept(), receive_*() and send_*())"
+        )
+    for dependant in endpoint.walk():
+        for source in dependant.sources:
+            where = f"{dependant.description}: parameter {source.name!r}"
+            if websocket and isinstance(source, RequestSource):
+                raise ConfigurationError(
+                    f"{where} asks for a Request, but this is a WebSocket route; annotate it "
+                    "`WebSocket` instead (it has the same url, headers, query_params, cookies)"
+                )
+            if websocket and isinstance(source, BodySource):
+                raise ConfigurationError(
+                    f"{where} is a JSON body, but a WebSocket handshake has none; read "
+                    "messages with `await websocket.receive_json()` instead"
+                )
+            if not websocket and isinstance(source, WebSocketSource):
+                raise ConfigurationError(
+                    f"{where} asks for a WebSocket, but this is an HTTP route; register "
+                    "the endpoint with @app.websocket(path), or annotate it `Request`"
+                )
 
 
 def _simple_invoke(dependant: Dependant, path_names: list[str]) -> tuple[str, Invoke]:

@@ -9,6 +9,13 @@ response - CORS and request-id headers included. Every error body is
 
 Handlers are chosen by the exception's MRO: a handler for ``LookupError``
 catches ``KeyError`` too, unless ``KeyError`` has its own.
+
+A WebSocket has no response to send, only a close code, so its errors take
+another branch (``close_websocket_after``): an ``HTTPException`` (a failed
+guard, invalid input) closes with 1008, policy violation, and its detail as the
+reason; anything else closes with 1011, internal error, and is re-raised for the
+server to log; ``WebSocketDisconnect`` is how a conversation normally ends.
+Exception handlers answer HTTP requests only.
 """
 
 from __future__ import annotations
@@ -22,8 +29,19 @@ from minimal_asgi.exceptions import HTTPException, problem_details
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.responses import RESPONSE_STARTED, JSONResponse, Response, without_body
 from minimal_asgi.types import Receive, Scope, Send
+from minimal_asgi.validation import RequestValidationError
+from minimal_asgi.websockets import (
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketState,
+    shorten_reason,
+)
 
-__all__ = ["RESPONSE_STARTED", "ErrorHandlers", "ProblemResponse"]
+__all__ = ["RESPONSE_STARTED", "WEBSOCKET_KEY", "ErrorHandlers", "ProblemResponse"]
+
+# A WebSocket route keeps its WebSocket here, so that the error layer knows
+# whether the connection was accepted, and is still open, when something raised.
+WEBSOCKET_KEY = "minimal_asgi.websocket"
 
 logger = logging.getLogger("minimal_asgi.errors")
 
@@ -90,7 +108,10 @@ class ErrorHandlers:
 
     async def respond(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         """Answer ``exc`` with a response, or re-raise it when that is impossible."""
-        if scope["type"] != "http" or scope.get(RESPONSE_STARTED):
+        if scope["type"] != "http":
+            await close_websocket_after(exc, scope, receive, send)
+            return
+        if scope.get(RESPONSE_STARTED):
             raise exc  # too late to answer with an error: the server closes the stream
         if scope.get("method") == "HEAD":
             send = without_body(send)
@@ -121,3 +142,35 @@ class ErrorHandlers:
                 traceback="".join(traceback.format_exception(exc)).splitlines(),
             )
         return ProblemResponse(500, "The server could not complete the request.")
+
+
+async def close_websocket_after(exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+    """The error layer of a WebSocket: close with the code that says what happened."""
+    if scope["type"] != "websocket":
+        raise exc
+    if isinstance(exc, WebSocketDisconnect):
+        return  # the connection is over: how a conversation normally ends
+    websocket = scope.get(WEBSOCKET_KEY) or WebSocket(scope, receive, send)
+    still_open = websocket.connection_state in (WebSocketState.CONNECTING, WebSocketState.OPEN)
+    if isinstance(exc, HTTPException):
+        # The client's fault (a guard said no, input did not validate): before
+        # accept() the server refuses the handshake with 403; after, the client
+        # reads 1008 and the reason.
+        if still_open:
+            await websocket.close(1008, shorten_reason(_close_reason(exc)))
+        return
+    if still_open:
+        try:
+            await websocket.close(1011)
+        except Exception:  # pragma: no cover - the crash is the one worth reporting
+            pass
+    raise exc  # let the server log the crash
+
+
+def _close_reason(exc: HTTPException) -> str:
+    """The detail a client can read; for a 422, the errors themselves."""
+    if isinstance(exc, RequestValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors
+        )
+    return exc.detail

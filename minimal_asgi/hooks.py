@@ -12,6 +12,8 @@ cross-cutting code wants: "reject unauthenticated calls", "add a header".
   (returning ``None`` keeps the one it was given).
 - When the endpoint raises, after-request hooks do not run: the exception goes
   to the exception handlers instead.
+- Hooks run for HTTP routes only. A WebSocket route has no response to pass
+  along; guard it with ``dependencies=[...]`` or middleware instead.
 """
 
 from __future__ import annotations

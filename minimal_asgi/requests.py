@@ -4,6 +4,10 @@ The server gives us a ``scope`` dict and a ``receive`` callable. ``Request``
 parses nothing up front: headers, cookies, the query string and the URL are
 decoded the first time they are read, and the body is pulled from ``receive``
 only when the handler awaits it. A handler that reads nothing costs nothing.
+
+What a request and a WebSocket have in common - the URL, headers, query
+string, cookies, client address, path parameters - lives in
+``HTTPConnection``, the base of both (``WebSocket`` is in websockets.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from minimal_asgi.datastructures import URL, Address, FormData, Headers, QueryPa
 from minimal_asgi.exceptions import HTTPException
 from minimal_asgi.types import Message, Receive, Scope
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "ClientDisconnect", "Request"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "ClientDisconnect", "HTTPConnection", "Request"]
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024  # 1 MiB
 
@@ -31,46 +35,19 @@ async def _empty_receive() -> Message:
     raise RuntimeError("this Request was built without a receive channel; it has no body")
 
 
-class Request:
-    """An incoming HTTP request. ``await request.json()`` and friends read the body."""
+class HTTPConnection:
+    """What every connection's scope says, parsed when first read: the base of
+    ``Request`` and ``WebSocket``. Middleware can wrap any ``http`` or
+    ``websocket`` scope in one to read its headers or URL."""
 
-    __slots__ = (
-        "_body",
-        "_cookies",
-        "_form",
-        "_headers",
-        "_json",
-        "_query_params",
-        "_receive",
-        "_stream_consumed",
-        "_url",
-        "max_body_size",
-        "scope",
-    )
+    __slots__ = ("_cookies", "_headers", "_query_params", "_url", "scope")
 
-    def __init__(
-        self,
-        scope: Scope,
-        receive: Receive = _empty_receive,
-        *,
-        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-    ) -> None:
+    def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self._receive = receive
-        self.max_body_size = max_body_size
         self._headers: Headers | None = None
         self._query_params: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
         self._url: URL | None = None
-        self._body: bytes | None = None
-        self._json: Any = _UNSET
-        self._form: FormData | None = None
-        self._stream_consumed = False
-
-    # -- what the request line and headers say ------------------------------
-    @property
-    def method(self) -> str:
-        return self.scope["method"]  # type: ignore[no-any-return]
 
     @property
     def path(self) -> str:
@@ -78,6 +55,7 @@ class Request:
 
     @property
     def url(self) -> URL:
+        """``http(s)://...`` for a request, ``ws(s)://...`` for a WebSocket."""
         if self._url is None:
             self._url = URL.from_scope(self.scope)
         return self._url
@@ -113,7 +91,7 @@ class Request:
 
     @property
     def state(self) -> State:
-        """Per-request storage shared by middleware, hooks and the endpoint."""
+        """Per-connection storage shared by middleware, hooks and the endpoint."""
         values = self.scope.get("state")
         if isinstance(values, State):  # pragma: no cover - set by older code
             return values
@@ -125,14 +103,54 @@ class Request:
     def app(self) -> Any:
         return self.scope.get("app")
 
-    @property
-    def receive(self) -> Receive:
-        return self._receive
-
     def url_for(self, name: str, /, **path_params: Any) -> str:
         """The absolute URL of the route called ``name``."""
         path = self.scope["app"].url_path_for(name, **path_params)
         return str(self.url.replace(path=path, query="", fragment=""))
+
+
+class Request(HTTPConnection):
+    """An incoming HTTP request. ``await request.json()`` and friends read the body."""
+
+    __slots__ = (
+        "_body",
+        "_form",
+        "_json",
+        "_receive",
+        "_received",
+        "_stream_consumed",
+        "max_body_size",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive = _empty_receive,
+        *,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        # Every attribute set here rather than through super().__init__(): a
+        # Request is made per request, and one call frame less is measurable.
+        self.scope = scope
+        self._receive = receive
+        self.max_body_size = max_body_size
+        self._headers = None
+        self._query_params = None
+        self._cookies = None
+        self._url = None
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+        self._form: FormData | None = None
+        self._stream_consumed = False
+        self._received = 0
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def receive(self) -> Receive:
+        return self._receive
 
     # -- the body ------------------------------------------------------------
     async def stream(self) -> AsyncIterator[bytes]:
@@ -146,6 +164,30 @@ class Request:
         if self._body is not None:
             yield self._body
             return
+        self._start_reading()
+        more = True
+        while more:
+            chunk, more = await self._next_chunk()
+            if chunk:
+                yield chunk
+
+    async def body(self) -> bytes:
+        """The whole body (read once, then kept)."""
+        if self._body is None:
+            # Not written with stream(): an async generator costs more than the
+            # usual single-message body itself.
+            self._start_reading()
+            body, more = await self._next_chunk()
+            if more:
+                chunks = [body]
+                while more:
+                    chunk, more = await self._next_chunk()
+                    chunks.append(chunk)
+                body = b"".join(chunks)
+            self._body = body
+        return self._body
+
+    def _start_reading(self) -> None:
         if self._stream_consumed:
             raise RuntimeError("the request body was already consumed by stream()")
         self._stream_consumed = True
@@ -154,27 +196,21 @@ class Request:
             declared = self.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise _too_large(limit)
-        received = 0
+
+    async def _next_chunk(self) -> tuple[bytes, bool]:
+        """The next piece of the body and whether more follows."""
         while True:
             message = await self._receive()
             kind = message["type"]
             if kind == "http.request":
-                chunk = message.get("body", b"")
-                received += len(chunk)
-                if limit is not None and received > limit:
+                chunk: bytes = message.get("body", b"")
+                self._received += len(chunk)
+                limit = self.max_body_size
+                if limit is not None and self._received > limit:
                     raise _too_large(limit)
-                if chunk:
-                    yield chunk
-                if not message.get("more_body", False):
-                    return
-            elif kind == "http.disconnect":
+                return chunk, message.get("more_body", False)
+            if kind == "http.disconnect":
                 raise ClientDisconnect()
-
-    async def body(self) -> bytes:
-        if self._body is None:
-            chunks = [chunk async for chunk in self.stream()]
-            self._body = b"".join(chunks)
-        return self._body
 
     async def json(self) -> Any:
         """The body parsed as JSON. Malformed JSON is a 400 problem-details error."""

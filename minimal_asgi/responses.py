@@ -459,7 +459,7 @@ def without_body(send: Send) -> Send:
 # Prebuilt header lists for the common returns: a dict needs no Response object,
 # just the two ASGI messages (see STYLE.md, "create objects only when asked").
 _JSON_TYPE = JSON_CONTENT_TYPE = (b"content-type", b"application/json")
-_TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+_TEXT_TYPE = TEXT_CONTENT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 _NO_CONTENT: dict[str, Any] = {"type": "http.response.start", "status": 204, "headers": []}
 _EMPTY_BODY: dict[str, Any] = {"type": "http.response.body", "body": b""}
 

@@ -12,6 +12,12 @@ Matching walks the tree one segment at a time, so its cost grows with the
 as Starlette does, grows with both; docs/03-routing.md measures the two).
 Static segments are tried before parameters, and narrow parameter types before
 wide ones; if a branch leads nowhere, the walk backtracks to the next candidate.
+
+WebSocket routes (``@app.websocket("/ws/{room}")``) live in the same tree,
+under the pseudo-method ``WEBSOCKET``: a ``websocket`` scope looks only for
+that method, and an HTTP request never finds it (``_allowed`` leaves it out of
+405s). Only ``Router._dispatch`` handles them, so the HTTP fast paths in
+``Router.__call__`` do no extra work for them.
 """
 
 from __future__ import annotations
@@ -30,16 +36,18 @@ from minimal_asgi.dependencies import (
     DependencyOverrides,
     DependsMarker,
     PlanBuilder,
+    WebSocketContext,
     build_call_plan,
     describe_callable,
 )
-from minimal_asgi.errors import ErrorHandlers
+from minimal_asgi.errors import WEBSOCKET_KEY, ErrorHandlers
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.responses import (
     JSON_CONTENT_TYPE,
     NO_BODY_STATUSES,
+    TEXT_CONTENT_TYPE,
     RedirectResponse,
     Response,
     encode_json_text,
@@ -50,14 +58,18 @@ from minimal_asgi.responses import (
 )
 from minimal_asgi.trace import current_trace
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send
+from minimal_asgi.websockets import WebSocket, WebSocketState, shorten_reason
 
-__all__ = ["NoMatchFound", "Route", "Router"]
+__all__ = ["WEBSOCKET", "NoMatchFound", "Route", "Router", "WebSocketRoute"]
 
 Endpoint = Callable[..., Any]
 RouteWrapper = Callable[["Route", ASGIApp], ASGIApp]
 F = TypeVar("F", bound=Endpoint)
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+# The method a WebSocket route is stored under, beside GET, POST, ... of the
+# same path. Only a websocket scope looks it up.
+WEBSOCKET = "WEBSOCKET"
 
 
 _VALUES_KEY = "minimal_asgi.path_values"
@@ -129,6 +141,8 @@ class Route:
     router has already matched, with the converted path values.
     """
 
+    _known_methods: frozenset[str] = frozenset(HTTP_METHODS)
+
     def __init__(
         self,
         path: str,
@@ -146,9 +160,12 @@ class Route:
         self.status_code = status_code
         self.endpoint = endpoint
         self.methods = frozenset(m.upper() for m in (methods or ["GET"]))
-        unknown = self.methods - set(HTTP_METHODS)
+        unknown = self.methods - self._known_methods
         if unknown:
-            raise ConfigurationError(f"route {path}: unknown HTTP method(s) {sorted(unknown)}")
+            hint = f"; use @app.websocket({path!r}) for a WebSocket" if WEBSOCKET in unknown else ""
+            raise ConfigurationError(
+                f"route {path}: unknown HTTP method(s) {sorted(unknown)}{hint}"
+            )
         self.name = name if name is not None else getattr(endpoint, "__name__", None)
         self.include_in_schema = include_in_schema
         self.options = dict(options or {})
@@ -235,21 +252,26 @@ class Route:
                 scope: Scope, receive: Receive, send: Send, values: Any
             ) -> None:
                 result = await endpoint(*values)
-                if type(result) is dict:
+                kind = type(result)
+                if kind is dict:
                     try:
                         body = encode_json_text(result).encode()
                     except UnicodeEncodeError:
                         body = json_dumps(result)  # lone surrogates: \u-escaped
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": ok,
-                            "headers": [JSON_CONTENT_TYPE, (b"content-length", b"%d" % len(body))],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
+                    content_type = JSON_CONTENT_TYPE
+                elif kind is str:
+                    body, content_type = result.encode(), TEXT_CONTENT_TYPE
                 else:
                     await send_result(result, scope, receive, send, status)
+                    return
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": ok,
+                        "headers": [content_type, (b"content-length", b"%d" % len(body))],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
 
             return handle_direct
         if plan.needs_request:
@@ -392,6 +414,87 @@ class Route:
         return f"Route({self.path!r}, {self.name!r}, methods={sorted(self.methods)})"
 
 
+class WebSocketRoute(Route):
+    """A WebSocket endpoint at a path: ``@app.websocket("/ws/{room}")``.
+
+    Its parameters follow the same rules as an HTTP endpoint's (path values,
+    ``Depends``, query, header and cookie markers, ``app.provide`` types), with
+    ``WebSocket`` in place of ``Request`` and no body. Before/after-request
+    hooks, route wrappers and exception handlers are for HTTP and do not run
+    here; ``dependencies=[...]`` guards do, before the endpoint.
+    """
+
+    _known_methods = frozenset({WEBSOCKET})
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Endpoint,
+        *,
+        name: str | None = None,
+        dependencies: Sequence[Any] = (),
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            path,
+            endpoint,
+            methods=[WEBSOCKET],
+            name=name,
+            include_in_schema=False,  # OpenAPI describes HTTP operations only
+            dependencies=dependencies,
+            options=options,
+        )
+
+    def prepare(self, settings: RouteSettings) -> None:
+        path_params = {
+            s.name: s.convertor.name for s in self.segments if isinstance(s, _Param)
+        }
+        guards = [_guard_callable(d) for d in (*settings.dependencies, *self.dependencies)]
+        self.plan = build_call_plan(
+            self.endpoint, path_params, builder=settings.builder, guards=guards, websocket=True
+        )
+        self.handle = self._make_websocket_handler(
+            self.plan, settings, frozenset(path_params.items())
+        )
+
+    @staticmethod
+    def _make_websocket_handler(
+        plan: CallPlan, settings: RouteSettings, path_key: frozenset[Any]
+    ) -> Any:
+        dependant, overrides = plan.dependant, settings.overrides
+        endpoint = dependant.call
+
+        async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+            if scope["type"] != "websocket":
+                # Only an HTTP request whose method is literally "WEBSOCKET" gets here.
+                raise HTTPException(404, f"No route matches {scope['method']} {scope['path']}")
+            websocket = scope[WEBSOCKET_KEY] = WebSocket(scope, receive, send)
+            context = WebSocketContext(websocket, scope["path_params"], overrides, path_key)
+            try:
+                kwargs = await context.solve_endpoint(dependant)
+                await endpoint(**kwargs)
+            except BaseException as exc:
+                # Teardowns see what ended the endpoint (a WebSocketDisconnect
+                # too); then the error layer closes with the code that fits.
+                if context.teardowns:
+                    await context.teardowns.close(exc)
+                raise
+            # Returned without closing: close normally (or, if it never
+            # accepted, refuse the handshake - the server answers 403).
+            if websocket.connection_state in (WebSocketState.CONNECTING, WebSocketState.OPEN):
+                await websocket.close()
+            # As after an HTTP response: background tasks, then teardowns.
+            if context.background is not None:
+                await context.background()
+            if context.teardowns:
+                await context.teardowns.close(None)
+
+        return handle
+
+    def __repr__(self) -> str:
+        return f"WebSocketRoute({self.path!r}, {self.name!r})"
+
+
 class _Node:
     """One segment position in the route tree."""
 
@@ -420,7 +523,11 @@ class _Node:
 
 
 def _allowed(handlers: dict[str, Route]) -> set[str]:
+    """The HTTP methods a path answers; empty for a WebSocket-only path (a 404)."""
     methods = set(handlers)
+    methods.discard(WEBSOCKET)
+    if not methods:
+        return methods
     if "GET" in methods:
         methods.add("HEAD")
     methods.add("OPTIONS")
@@ -511,6 +618,32 @@ class Router:
 
     def delete(self, path: str, **kwargs: Any) -> Callable[[F], F]:
         return self.route(path, ["DELETE"], **kwargs)
+
+    def add_websocket_route(
+        self,
+        path: str,
+        endpoint: Endpoint,
+        *,
+        name: str | None = None,
+        dependencies: Sequence[Any] = (),
+        **options: Any,
+    ) -> WebSocketRoute:
+        """Register a WebSocket ``endpoint`` at ``path`` (see ``WebSocketRoute``)."""
+        self._check_open()
+        route = WebSocketRoute(
+            path, endpoint, name=name, dependencies=dependencies, options=options
+        )
+        self.routes.append(route)
+        return route
+
+    def websocket(self, path: str, **kwargs: Any) -> Callable[[F], F]:
+        """``@router.websocket("/ws/{room}")``: a WebSocket endpoint."""
+
+        def register(endpoint: F) -> F:
+            self.add_websocket_route(path, endpoint, **kwargs)
+            return endpoint
+
+        return register
 
     def include_router(self, router: Router, *, prefix: str = "") -> None:
         self._check_open()
@@ -710,11 +843,12 @@ class Router:
             await self.errors.respond(scope, receive, send, exc)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        """Everything but a static hit: the tree, 404/405, HEAD, OPTIONS."""
+        """Everything but a static hit: the tree, 404/405, HEAD, OPTIONS, and
+        every WebSocket connection."""
         if not self._built:
             self.build()
         if scope["type"] != "http":
-            await _refuse_websocket(scope, receive, send)
+            await self._dispatch_websocket(scope, receive, send, path)
             return
         method = scope["method"]
         route, values, allowed = self.match(path, method)
@@ -725,6 +859,21 @@ class Router:
         scope["path_params"] = dict(zip(route.param_names, values, strict=True))
         if method == "HEAD" and "HEAD" not in route.methods:
             send = without_body(send)
+        await route.handle(scope, receive, send, values)
+
+    async def _dispatch_websocket(
+        self, scope: Scope, receive: Receive, send: Send, path: str
+    ) -> None:
+        """A ``websocket`` scope looks only for WEBSOCKET routes; with none at
+        this path, the handshake is refused (no 404 or redirect exists here)."""
+        if scope["type"] != "websocket":
+            return  # e.g. a lifespan scope sent to a bare Router: nothing to do
+        route, values, _ = self.match(path, WEBSOCKET)
+        if route is None:
+            await _refuse_websocket(scope, receive, send, path)
+            return
+        scope["route"] = route
+        scope["path_params"] = dict(zip(route.param_names, values, strict=True))
         await route.handle(scope, receive, send, values)
 
     async def call_traced(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -802,6 +951,14 @@ class Router:
 
 
 def _copy_route(route: Route, path: str, dependencies: Sequence[Any]) -> Route:
+    if isinstance(route, WebSocketRoute):
+        return WebSocketRoute(
+            path,
+            route.endpoint,
+            name=route.name,
+            dependencies=[*dependencies, *route.dependencies],
+            options=route.options,
+        )
     return Route(
         path,
         route.endpoint,
@@ -823,11 +980,12 @@ def _without_root_path(root_path: str, path: str) -> str:
     return path
 
 
-async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
-    """No WebSocket routes yet: refuse the handshake (the server answers 403)."""
-    if scope["type"] == "websocket":
-        await receive()  # websocket.connect
-        await send({"type": "websocket.close", "code": 1000})
+async def _refuse_websocket(scope: Scope, receive: Receive, send: Send, path: str) -> None:
+    """No WebSocket route here: close before accepting - the server answers the
+    handshake with 403 (the code and reason reach in-process clients only)."""
+    await receive()  # websocket.connect
+    reason = shorten_reason(f"No WebSocket route matches {path}")
+    await send({"type": "websocket.close", "code": 1008, "reason": reason})
 
 
 _Runner = Callable[[Request, Scope, Any], Awaitable[tuple[Any, Context | None]]]

@@ -9,6 +9,10 @@ thread); ``AsyncTestClient`` runs on the caller's loop, for ``async def`` tests
 and concurrent requests. Both run the app's lifespan: inside ``with`` /
 ``async with``, or - if used without - before the first request, with shutdown
 on ``close()`` / ``aclose()``. So no test silently skips startup.
+
+``client.websocket_connect(path)`` opens a WebSocket the same way: a
+``websocket`` scope, ``websocket.connect`` through ``receive``, and the app's
+``websocket.accept`` / ``send`` / ``close`` collected from ``send``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import contextlib
 import datetime as dt
 import json as jsonlib
 import math
+import os
 import warnings
-from collections.abc import Mapping
+from base64 import b64encode
+from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
@@ -31,8 +37,17 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from minimal_asgi.datastructures import Headers, encode_query
 from minimal_asgi.types import ASGIApp, Message
+from minimal_asgi.validate import ASGIValidationError as ASGIValidationError
+from minimal_asgi.validate import validate as validate
+from minimal_asgi.websockets import WebSocketDisconnect
 
-__all__ = ["AsyncTestClient", "TestClient", "TestResponse"]
+__all__ = [
+    "AsyncTestClient",
+    "AsyncWebSocketTestSession",
+    "TestClient",
+    "TestResponse",
+    "WebSocketTestSession",
+]
 
 # Hosts a browser treats as a secure context even over plain http (so it sends
 # Secure cookies to them). Our cookies are Secure by default; tests use these.
@@ -425,6 +440,75 @@ class AsyncTestClient:
     async def delete(self, url: str, **kwargs: Any) -> TestResponse:
         return await self.request("DELETE", url, **kwargs)
 
+    # -- WebSockets ----------------------------------------------------------------
+    def websocket_connect(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] = (),
+        cookies: Mapping[str, str] | None = None,
+    ) -> AsyncWebSocketTestSession:
+        """``async with client.websocket_connect("/ws") as ws:`` - a WebSocket to
+        the app; ``subprotocols`` are offered in ``Sec-WebSocket-Protocol``."""
+        return AsyncWebSocketTestSession(self, url, headers, subprotocols, cookies)
+
+    def _websocket_scope(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        subprotocols: Sequence[str],
+        cookies: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        """The scope a server builds from a WebSocket handshake (an HTTP/1.1 GET
+        with ``Upgrade: websocket``), its headers included."""
+        parts = urlsplit(urljoin(self.base_url + "/", url))
+        scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme or "ws")
+        host = parts.hostname or "testserver"
+        default_port = 443 if scheme == "wss" else 80
+        port = parts.port or default_port
+        merged = {**self.headers, **(headers or {})}
+        lowered = {k.lower() for k in merged}
+        raw_headers: list[tuple[bytes, bytes]] = []
+        if "host" not in lowered:
+            host_header = host if port == default_port else f"{host}:{port}"
+            raw_headers.append((b"host", host_header.encode()))
+        raw_headers += [
+            (b"user-agent", b"minimal_asgi-testclient"),
+            (b"connection", b"upgrade"),
+            (b"upgrade", b"websocket"),
+            (b"sec-websocket-version", b"13"),
+            (b"sec-websocket-key", b64encode(os.urandom(16))),
+        ]
+        if subprotocols:
+            raw_headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
+        for name, value in merged.items():
+            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        jar = {**self.cookies, **(cookies or {})}
+        if jar and "cookie" not in lowered:
+            raw_headers.append(
+                (b"cookie", "; ".join(f"{k}={v}" for k, v in jar.items()).encode("latin-1"))
+            )
+        path = parts.path or "/"
+        scope: dict[str, Any] = {
+            "type": "websocket",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": scheme,
+            "path": unquote(path),
+            "raw_path": path.encode("latin-1"),
+            "query_string": parts.query.encode("latin-1"),
+            "root_path": "",
+            "headers": raw_headers,
+            "client": self.client_address,
+            "server": (host, port),
+            "subprotocols": list(subprotocols),
+            "extensions": {},
+        }
+        if self._lifespan is not None:
+            scope["state"] = dict(self._lifespan.state)
+        return scope
+
 
 class TestClient:
     """``with TestClient(app) as client: r = client.get("/")`` - synchronous.
@@ -518,3 +602,275 @@ class TestClient:
     def delete(self, url: str, **kwargs: Any) -> TestResponse:
         return self.request("DELETE", url, **kwargs)
 
+    def websocket_connect(self, url: str, **kwargs: Any) -> WebSocketTestSession:
+        """``with client.websocket_connect("/ws") as ws:`` - see
+        ``AsyncTestClient.websocket_connect`` for the arguments."""
+        portal = self._ensure_started()
+        return WebSocketTestSession(portal, self._client.websocket_connect(url, **kwargs))
+
+
+# -- WebSockets ------------------------------------------------------------------------
+class _ClientGone(OSError):
+    """What the app's ``send`` raises once the client has closed: servers raise
+    an OSError subclass here too (the ASGI spec asks for one)."""
+
+
+class AsyncWebSocketTestSession:
+    """One WebSocket connection to the app, in-process, playing the browser::
+
+        async with client.websocket_connect("/ws") as ws:
+            await ws.send_text("hi")
+            assert await ws.receive_text() == "hi"
+
+    The app runs in a task of its own for as long as the block lasts, talking
+    through two queues: ``websocket.connect`` and our messages go in, its
+    ``websocket.accept`` / ``send`` / ``close`` come out. A refused handshake
+    raises ``WebSocketDisconnect`` with the app's close code (a real server
+    would answer 403). Leaving the block closes the connection (1000) and waits
+    for the app to return, as a server lets it run to the end; if the block
+    raised, the app is cancelled instead. An exception the app raised is
+    raised here when the block ends (unless ``raise_server_exceptions=False``).
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        client: AsyncTestClient,
+        url: str,
+        headers: Mapping[str, str] | None,
+        subprotocols: Sequence[str],
+        cookies: Mapping[str, str] | None,
+    ) -> None:
+        self._client = client
+        self._url = url
+        self._headers = headers
+        self._subprotocols = list(subprotocols)
+        self._cookies = cookies
+        self.accepted_subprotocol: str | None = None
+        self.accepted_headers = Headers(raw=[])  # extra headers of the 101 response
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._accepted = False  # the app sent websocket.accept
+        self._client_closed = False  # we sent websocket.disconnect
+        self._app_closed = False  # the app sent websocket.close
+        self._app_error: BaseException | None = None
+        self._error_raised = False
+
+    # -- the connection's life -------------------------------------------------------
+    async def __aenter__(self) -> AsyncWebSocketTestSession:
+        await self._client.start()
+        self._scope = self._client._websocket_scope(
+            self._url, self._headers, self._subprotocols, self._cookies
+        )
+        self._to_app, self._app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        self._from_app, self._inbox = anyio.create_memory_object_stream[Message](math.inf)
+        self._app_done = anyio.Event()
+        self._app_scope = anyio.CancelScope()
+        self._stack = contextlib.AsyncExitStack()
+        group = await self._stack.enter_async_context(anyio.create_task_group())
+        self._to_app.send_nowait({"type": "websocket.connect"})
+        group.start_soon(self._run_app)
+        try:
+            message = await self._inbox.receive()
+            if message["type"] != "websocket.accept":
+                await self._handshake_failed(message)
+        except BaseException:
+            self._app_scope.cancel()
+            await self._stack.aclose()
+            raise
+        self.accepted_subprotocol = message.get("subprotocol")
+        self.accepted_headers = Headers(
+            raw=[(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])]
+        )
+        return self
+
+    async def _handshake_failed(self, message: Message) -> None:
+        """The app closed (refused) or ended before accepting: raise why."""
+        if message["type"] == "websocket.close":
+            # After a refusal the server tells the app the client is gone.
+            self._to_app.send_nowait({"type": "websocket.disconnect", "code": 1006})
+            await self._app_done.wait()
+            self._raise_app_error()
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+        self._raise_app_error()
+        if self._app_error is not None:
+            raise WebSocketDisconnect(1006, "the app failed before accepting")
+        raise RuntimeError("the app returned without accepting or closing the WebSocket")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, WebSocketDisconnect):
+            if not (self._client_closed or self._app_closed):
+                await self.close()
+            await self._app_done.wait()
+        else:
+            self._app_scope.cancel()  # the test failed here: stop the app, do not wait
+        await self._stack.aclose()
+        self._raise_app_error()
+
+    def _raise_app_error(self) -> None:
+        error = self._app_error
+        if error is not None and self._client.raise_server_exceptions and not self._error_raised:
+            self._error_raised = True
+            raise error
+
+    async def _run_app(self) -> None:
+        try:
+            with self._app_scope:
+                await self._client.app(self._scope, self._app_inbox.receive, self._app_send)
+        except Exception as exc:
+            self._app_error = exc
+        finally:
+            self._app_done.set()
+            self._from_app.send_nowait({"type": "_app_finished"})
+
+    async def _app_send(self, message: Message) -> None:
+        """The ``send`` the app is given: check each message as a server would."""
+        kind = message["type"]
+        if self._app_closed:
+            raise RuntimeError(f"the app sent {kind!r} after websocket.close")
+        if self._client_closed:
+            raise _ClientGone("the client has closed the WebSocket")
+        accepted = self._accepted
+        if kind == "websocket.close":
+            self._app_closed = True
+            # A server answers any later receive() with websocket.disconnect.
+            self._to_app.send_nowait({"type": "websocket.disconnect", "code": 1005})
+        elif kind == "websocket.accept" and not accepted:
+            self._accepted = True
+        elif kind == "websocket.send" and accepted:
+            if (message.get("text") is None) == (message.get("bytes") is None):
+                raise RuntimeError("websocket.send needs exactly one of 'text' and 'bytes'")
+        else:
+            expected = "websocket.send or websocket.close" if accepted else (
+                "websocket.accept or websocket.close"
+            )
+            raise RuntimeError(f"the app sent {kind!r}; expected {expected}")
+        await self._from_app.send(message)
+
+    # -- talking ---------------------------------------------------------------------
+    async def send(self, message: Message) -> None:
+        """Pass a raw ASGI message to the app (``websocket.receive``, ...)."""
+        if self._client_closed:
+            raise RuntimeError("send after close(): this WebSocket is closed")
+        self._to_app.send_nowait(message)
+
+    async def send_text(self, data: str) -> None:
+        await self.send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send({"type": "websocket.receive", "bytes": data})
+
+    async def send_json(self, data: Any) -> None:
+        await self.send({"type": "websocket.receive", "text": jsonlib.dumps(data)})
+
+    async def receive(self) -> Message:
+        """The app's next ``websocket.send`` message. Its ``websocket.close``
+        raises ``WebSocketDisconnect`` with the code and reason."""
+        if self.close_code is not None:
+            raise RuntimeError(f"receive after the connection closed (code {self.close_code})")
+        message = await self._inbox.receive()
+        kind = message["type"]
+        if kind == "websocket.send":
+            return message
+        if kind == "websocket.close":
+            self.close_code = message.get("code", 1000)
+            self.close_reason = message.get("reason") or ""
+            raise WebSocketDisconnect(self.close_code, self.close_reason)
+        # The app returned (or crashed) without closing: no close frame, 1006.
+        self.close_code = 1006
+        self._raise_app_error()
+        raise WebSocketDisconnect(1006, "the app ended without closing the WebSocket")
+
+    async def receive_text(self) -> str:
+        message = await self.receive()
+        if message.get("text") is None:
+            raise AssertionError(f"expected a text message, got bytes {message.get('bytes')!r}")
+        return message["text"]  # type: ignore[no-any-return]
+
+    async def receive_bytes(self) -> bytes:
+        message = await self.receive()
+        if message.get("bytes") is None:
+            raise AssertionError(f"expected a binary message, got text {message.get('text')!r}")
+        return message["bytes"]  # type: ignore[no-any-return]
+
+    async def receive_json(self) -> Any:
+        message = await self.receive()
+        text = message.get("text")
+        return jsonlib.loads(text if text is not None else message["bytes"])
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close from the client's side: the app's next receive gets
+        ``websocket.disconnect`` with this code."""
+        if self._client_closed:
+            return
+        self._client_closed = True
+        self._to_app.send_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+
+class WebSocketTestSession:
+    """The synchronous face of ``AsyncWebSocketTestSession``, for ``TestClient``:
+    ``with client.websocket_connect("/ws") as ws: ws.send_text("hi")``. Each
+    call runs on the client's event loop thread through its portal."""
+
+    __test__ = False
+
+    def __init__(self, portal: BlockingPortal, session: AsyncWebSocketTestSession) -> None:
+        self._portal = portal
+        self._session = session
+        self._running: contextlib.AbstractContextManager[Any] | None = None
+
+    def __enter__(self) -> WebSocketTestSession:
+        # Entered and left by one task on the loop, as the app's task group needs.
+        self._running = self._portal.wrap_async_context_manager(self._session)
+        self._running.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._running is not None
+        self._running.__exit__(exc_type, exc, tb)
+
+    @property
+    def accepted_subprotocol(self) -> str | None:
+        return self._session.accepted_subprotocol
+
+    @property
+    def accepted_headers(self) -> Headers:
+        return self._session.accepted_headers
+
+    def send(self, message: Message) -> None:
+        self._portal.call(self._session.send, message)
+
+    def send_text(self, data: str) -> None:
+        self._portal.call(self._session.send_text, data)
+
+    def send_bytes(self, data: bytes) -> None:
+        self._portal.call(self._session.send_bytes, data)
+
+    def send_json(self, data: Any) -> None:
+        self._portal.call(self._session.send_json, data)
+
+    def receive(self) -> Message:
+        return self._portal.call(self._session.receive)
+
+    def receive_text(self) -> str:
+        return self._portal.call(self._session.receive_text)
+
+    def receive_bytes(self) -> bytes:
+        return self._portal.call(self._session.receive_bytes)
+
+    def receive_json(self) -> Any:
+        return self._portal.call(self._session.receive_json)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        self._portal.call(self._session.close, code, reason)
