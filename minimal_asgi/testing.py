@@ -184,6 +184,11 @@ class _Lifespan:
         await self._to_app.send({"type": "lifespan.startup"})
         await self._expect("startup")
 
+    def close(self) -> None:
+        """Close the four ends of the two message streams (no ResourceWarning)."""
+        for stream in (self._to_app, self._app_inbox, self._from_app, self._our_inbox):
+            stream.close()
+
     async def shutdown(self) -> None:
         if not self.supported:
             return
@@ -233,8 +238,9 @@ class AsyncTestClient:
         if self._stack is not None:
             return
         stack = contextlib.AsyncExitStack()
-        group = await stack.enter_async_context(anyio.create_task_group())
         lifespan = _Lifespan(self.app)
+        stack.callback(lifespan.close)  # after the task group below has ended (a stack)
+        group = await stack.enter_async_context(anyio.create_task_group())
         try:
             await lifespan.startup(group)
         except BaseException:
@@ -668,6 +674,8 @@ class AsyncWebSocketTestSession:
         self._app_done = anyio.Event()
         self._app_scope = anyio.CancelScope()
         self._stack = contextlib.AsyncExitStack()
+        # Registered first, so it runs last: after the app's task has ended.
+        self._stack.callback(self._close_streams)
         group = await self._stack.enter_async_context(anyio.create_task_group())
         self._to_app.send_nowait({"type": "websocket.connect"})
         group.start_soon(self._run_app)
@@ -684,6 +692,10 @@ class AsyncWebSocketTestSession:
             raw=[(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])]
         )
         return self
+
+    def _close_streams(self) -> None:
+        for stream in (self._to_app, self._app_inbox, self._from_app, self._inbox):
+            stream.close()
 
     async def _handshake_failed(self, message: Message) -> None:
         """The app closed (refused) or ended before accepting: raise why."""
