@@ -46,6 +46,7 @@ from minimal_asgi.dependencies import (
     TextSource,
 )
 from minimal_asgi.exceptions import ConfigurationError
+from minimal_asgi.handlers import RouteSettings
 from minimal_asgi.requests import Request
 from minimal_asgi.responses import (
     HTMLResponse,
@@ -53,7 +54,7 @@ from minimal_asgi.responses import (
     Response,
     json_dumps,
 )
-from minimal_asgi.routing import Route, RouteSettings
+from minimal_asgi.routing import Route
 from minimal_asgi.validation import Ge, Gt, Le, Lt, MaxLen, MinLen, Pattern, split_annotated
 
 if TYPE_CHECKING:
