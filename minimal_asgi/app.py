@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from minimal_asgi.concurrency import as_async
 from minimal_asgi.datastructures import State
-from minimal_asgi.dependencies import DependencyOverrides, DependencyScope, PlanBuilder
+from minimal_asgi.dependencies import DependencyOverrides, PlanBuilder
 from minimal_asgi.errors import ErrorHandlers, ExceptionHandler
 from minimal_asgi.exceptions import ConfigurationError
 from minimal_asgi.handlers import RouteSettings, RouteWrapper
@@ -29,6 +29,7 @@ from minimal_asgi.middleware import Middleware, build_middleware_stack
 from minimal_asgi.openapi import add_openapi_routes, openapi_document
 from minimal_asgi.plugins import load_plugin
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
+from minimal_asgi.resolution import DependencyScope
 from minimal_asgi.routing import Route, Router, WebSocketRoute
 from minimal_asgi.trace import run_traced
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send

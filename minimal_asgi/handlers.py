@@ -24,18 +24,12 @@ from typing import Any, cast
 
 import anyio.to_thread
 
-from minimal_asgi.dependencies import (
-    CallPlan,
-    Context,
-    DependencyOverrides,
-    DependsMarker,
-    PlanBuilder,
-    WebSocketContext,
-)
+from minimal_asgi.dependencies import CallPlan, DependencyOverrides, DependsMarker, PlanBuilder
 from minimal_asgi.errors import WEBSOCKET_KEY
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
+from minimal_asgi.resolution import Context, WebSocketContext
 from minimal_asgi.responses import (
     JSON_CONTENT_TYPE,
     NO_BODY_STATUSES,

@@ -1,0 +1,305 @@
+"""Resolving a plan, per request: the values, the cache and the teardowns.
+
+dependencies.py builds each endpoint's plan (a ``Dependant`` tree) once, at
+startup. This module walks such a plan for one request: ``Context.solve``
+fills each parameter from its source, calls each dependency at most once
+(the per-request cache), collects every validation error for one 422, and
+keeps the code after ``yield`` of generator dependencies in ``Teardowns`` to
+run after the response. ``DependencyScope`` does the same outside a request
+(startup hooks, background tasks, workers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from minimal_asgi.background import BackgroundTasks
+from minimal_asgi.dependencies import (
+    _REQUIRED,
+    BackgroundSource,
+    BodySource,
+    Dependant,
+    DependencyOverrides,
+    DependsSource,
+    PathSource,
+    PlanBuilder,
+    RequestSource,
+    Source,
+    TextSource,
+    WebSocketSource,
+)
+from minimal_asgi.exceptions import ConfigurationError, HTTPException
+from minimal_asgi.requests import HTTPConnection, Request
+from minimal_asgi.validation import INVALID, Errors, RequestValidationError, error
+from minimal_asgi.websockets import WebSocket
+
+__all__ = ["Context", "DependencyScope", "Teardowns", "WebSocketContext"]
+
+
+class Teardowns:
+    """The code after ``yield`` of generator dependencies, run in reverse order.
+
+    Unlike ``contextlib.AsyncExitStack`` this never lets a dependency swallow
+    the endpoint's exception: the error response must still be sent.
+    """
+
+    __slots__ = ("_exits",)
+
+    def __init__(self) -> None:
+        self._exits: list[Callable[[BaseException | None], Awaitable[None]]] = []
+
+    def push(self, exit_: Callable[[BaseException | None], Awaitable[None]]) -> None:
+        self._exits.append(exit_)
+
+    def __bool__(self) -> bool:
+        return bool(self._exits)
+
+    async def close(self, exc: BaseException | None) -> None:
+        first_error: BaseException | None = None
+        # Shielded: if the request was cancelled (a timeout, a client gone), the
+        # teardowns' own awaits would be cancelled too, and a connection would
+        # never go back to its pool.
+        with anyio.CancelScope(shield=True):
+            while self._exits:
+                exit_ = self._exits.pop()
+                try:
+                    await exit_(exc)
+                except BaseException as teardown_error:
+                    if teardown_error is not exc and first_error is None:
+                        first_error = teardown_error
+        if first_error is not None and exc is None:
+            raise first_error
+
+
+class Context:
+    """Everything one request's resolution needs: values, cache, teardowns."""
+
+    __slots__ = ("background", "cache", "errors", "overrides", "path_key", "path_params",
+                 "request", "teardowns")
+
+    # Set only by WebSocketContext; a class attribute here, so that an HTTP
+    # request's Context costs not one store more for it.
+    websocket: WebSocket | None = None
+
+    def __init__(
+        self,
+        request: Request | None,
+        path_params: Mapping[str, Any],
+        overrides: DependencyOverrides | None,
+        path_key: frozenset[Any] = frozenset(),
+    ) -> None:
+        self.request = request
+        self.path_params = path_params
+        self.overrides = overrides or None
+        self.path_key = path_key
+        self.cache: dict[Any, Any] = {}
+        self.errors: Errors = []
+        self.background: BackgroundTasks | None = None
+        self.teardowns = Teardowns()
+
+    async def solve(self, dependant: Dependant) -> dict[str, Any] | None:
+        """The keyword arguments for ``dependant``, or None if some were invalid."""
+        for guard in dependant.guards:
+            await self.call(guard)
+        kwargs: dict[str, Any] = {}
+        invalid = False
+        for source in dependant.sources:
+            value = await self._value(source)
+            if value is INVALID:
+                invalid = True
+            else:
+                kwargs[source.name] = value
+        return None if invalid else kwargs
+
+    async def _value(self, source: Source) -> Any:
+        if isinstance(source, PathSource):
+            raw = self.path_params[source.name]
+            if source.convert is None:
+                return raw
+            try:
+                return source.convert(raw)
+            except ValueError as exc:
+                self.errors.append(error(("path", source.name), str(exc), "value"))
+                return INVALID
+        if isinstance(source, DependsSource):
+            return await self.call(source.dependant)
+        if isinstance(source, TextSource):
+            return self._text(source)
+        if isinstance(source, BodySource):
+            return await self._body(source)
+        if isinstance(source, RequestSource):
+            if self.request is None:
+                raise RuntimeError(f"{source.name!r} needs a Request, and there is none here")
+            return self.request
+        if isinstance(source, BackgroundSource):
+            if self.background is None:
+                self.background = BackgroundTasks()
+            return self.background
+        if isinstance(source, WebSocketSource):
+            if self.websocket is None:
+                raise RuntimeError(f"{source.name!r} needs a WebSocket, and there is none here")
+            return self.websocket
+        raise AssertionError(source)  # pragma: no cover
+
+    def _text(self, source: TextSource) -> Any:
+        # A query, header or cookie value: both kinds of connection have them.
+        connection: HTTPConnection | None = self.request or self.websocket
+        if connection is None:
+            raise RuntimeError(f"{source.name!r} is read from a request, and there is none here")
+        location = source.location
+        if location == "query":
+            values = connection.query_params.getlist(source.key)
+        elif location == "header":
+            values = connection.headers.getlist(source.key)
+        else:
+            cookie = connection.cookies.get(source.key)
+            values = [] if cookie is None else [cookie]
+        if not values:
+            if source.default is _REQUIRED:
+                self.errors.append(error((location, source.key), "field required", "missing"))
+                return INVALID
+            return source.default
+        try:
+            return source.convert(values if source.is_list else values[-1])
+        except ValueError as exc:
+            self.errors.append(error((location, source.key), str(exc), "value"))
+            return INVALID
+
+    async def _body(self, source: BodySource) -> Any:
+        request = self.request
+        assert request is not None
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            raise HTTPException(
+                415, f"expected an application/json body, got {media!r}"
+            )
+        raw = await request.body()
+        if not raw:
+            if source.required:
+                self.errors.append(error(("body",), "a JSON body is required", "missing"))
+                return INVALID
+            return None
+        data = await request.json()
+        return source.validate(data, ("body",), self.errors, 0)
+
+    async def call(self, dependant: Dependant) -> Any:
+        """Call a dependency (at most once per request unless use_cache=False)."""
+        # use_cache belongs to the Depends(...) that asked, so an override keeps it.
+        use_cache = dependant.use_cache
+        if self.overrides is not None:
+            dependant = self.overrides.plan_for(dependant, self.path_key)
+        call = dependant.call
+        if use_cache and call in self.cache:
+            return self.cache[call]
+        kwargs = await self.solve(dependant)
+        if kwargs is None:
+            return INVALID
+        kind = dependant.kind
+        if kind == "async":
+            value = await call(**kwargs)
+        elif kind == "sync":
+            value = await anyio.to_thread.run_sync(lambda: call(**kwargs))
+        elif kind == "async_gen":
+            manager = contextlib.asynccontextmanager(call)(**kwargs)
+            value = await manager.__aenter__()
+            self.teardowns.push(_async_exit(manager))
+        else:
+            sync_manager = contextlib.contextmanager(call)(**kwargs)
+            value = await anyio.to_thread.run_sync(sync_manager.__enter__)
+            self.teardowns.push(_sync_exit(sync_manager))
+        if use_cache:
+            self.cache[call] = value
+        return value
+
+    async def solve_endpoint(self, dependant: Dependant) -> dict[str, Any]:
+        """The endpoint's arguments; a 422 listing every error if any input,
+        the endpoint's own or a dependency's, was invalid."""
+        kwargs = await self.solve(dependant)
+        if kwargs is None or self.errors:
+            raise RequestValidationError(self.errors)
+        return kwargs
+
+    def raise_if_invalid(self) -> None:
+        if self.errors:
+            raise RequestValidationError(self.errors)
+
+
+class WebSocketContext(Context):
+    """A WebSocket route's context: no Request, the WebSocket instead."""
+
+    __slots__ = ("websocket",)
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        path_params: Mapping[str, Any],
+        overrides: DependencyOverrides | None,
+        path_key: frozenset[Any] = frozenset(),
+    ) -> None:
+        super().__init__(None, path_params, overrides, path_key)
+        self.websocket = websocket
+
+
+def _async_exit(
+    manager: contextlib.AbstractAsyncContextManager[Any],
+) -> Callable[[BaseException | None], Awaitable[None]]:
+    async def exit_(exc: BaseException | None) -> None:
+        if exc is None:
+            await manager.__aexit__(None, None, None)
+        else:
+            await manager.__aexit__(type(exc), exc, exc.__traceback__)
+
+    return exit_
+
+
+def _sync_exit(
+    manager: contextlib.AbstractContextManager[Any],
+) -> Callable[[BaseException | None], Awaitable[None]]:
+    async def exit_(exc: BaseException | None) -> None:
+        if exc is None:
+            await anyio.to_thread.run_sync(manager.__exit__, None, None, None)
+        else:
+            await anyio.to_thread.run_sync(manager.__exit__, type(exc), exc, exc.__traceback__)
+
+    return exit_
+
+
+class DependencyScope:
+    """Resolve dependencies outside a request: in startup hooks, background
+    tasks, workers. ``async with app.dependencies() as scope:``, then
+    ``await scope.resolve(get_repo)``; teardowns run when the block exits."""
+
+    def __init__(self, builder: PlanBuilder, overrides: DependencyOverrides | None) -> None:
+        self._builder = builder
+        self._context = Context(None, {}, overrides)
+
+    async def resolve(self, dependency: Callable[..., Any]) -> Any:
+        dependant = self._builder.build(self._builder.providers.get(dependency, dependency), {})
+        if dependant.needs_request:
+            raise ConfigurationError(
+                f"{dependant.description} needs a request (Request, WebSocket, query, header, "
+                "cookie or body) and cannot be resolved outside one"
+            )
+        value = await self._context.call(dependant)
+        self._context.raise_if_invalid()
+        return value
+
+    @contextlib.asynccontextmanager
+    async def _run(self) -> AsyncIterator[DependencyScope]:
+        try:
+            yield self
+        except BaseException as exc:
+            await self._context.teardowns.close(exc)
+            raise
+        # As after a response: background tasks first, then the teardowns.
+        if self._context.background is not None:
+            await self._context.background()
+        await self._context.teardowns.close(None)
+
+
