@@ -70,8 +70,8 @@ class RedisConnection:
         except Exception as exc:
             await client.aclose()
             raise ConfigurationError(
-                f"cannot reach Redis at {self.url}: {exc}. Start it (redis-server) or set "
-                "REDIS_URL"
+                f"cannot reach Redis at {self.url}: {str(exc).rstrip('.')}. "
+                "Start it (redis-server) or set REDIS_URL"
             ) from exc
         self._client = client
         try:
