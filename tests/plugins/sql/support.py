@@ -124,3 +124,9 @@ class TCPProxy:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+# The timeouts under test are 0.3-1 s; a call that takes longer than this has
+# hung. Not a performance figure (those live in benchmarks/): generous on
+# purpose, so a loaded CI machine cannot make the test flaky.
+HANG_GUARD = 30.0

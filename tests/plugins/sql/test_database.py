@@ -28,7 +28,7 @@ from minimal_asgi_sql import (
     insert,
     select,
 )
-from tests.plugins.sql.support import pg_schema, placeholders, silent_server
+from tests.plugins.sql.support import HANG_GUARD, pg_schema, placeholders, silent_server
 
 pytestmark = pytest.mark.anyio
 
@@ -184,6 +184,24 @@ async def test_explain_shows_the_plan_and_the_index_it_uses(db: Database) -> Non
             await db.execute("RESET enable_seqscan")
     assert "big" in before and "big_x" not in before
     assert "big_x" in after
+
+
+async def test_explain_after_dropping_an_index_shows_the_plan_without_it(db: Database) -> None:
+    # SQLite once answered the same EXPLAIN text from a statement prepared
+    # while the index existed.
+    await db.execute("CREATE TABLE big (x INTEGER, y INTEGER)")
+    await db.execute("CREATE INDEX big_x ON big (x)")
+    big = placeholders(db, "SELECT y FROM big WHERE x = $1")
+    async with db.connection():
+        if db.dialect == "postgres":
+            await db.execute("SET enable_seqscan = off")
+        with_index = await db.explain(big, [1])
+        await db.execute("DROP INDEX big_x")
+        without = await db.explain(big, [1])
+        if db.dialect == "postgres":
+            await db.execute("RESET enable_seqscan")
+    assert "big_x" in with_index
+    assert "big_x" not in without
 
 
 # -- transactions -----------------------------------------------------------------------
@@ -392,7 +410,7 @@ async def test_unreachable_server_is_unavailable_at_once() -> None:
     started = time.monotonic()
     with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:1") as caught:
         await Database("postgresql://app:hunter2@127.0.0.1:1/app").connect()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < HANG_GUARD
     assert "hunter2" not in str(caught.value)
 
 
@@ -402,7 +420,7 @@ async def test_server_that_never_answers_times_out() -> None:
         with pytest.raises(DatabaseUnavailable):
             db = Database(f"postgresql://postgres@127.0.0.1:{port}/x", connect_timeout=0.5)
             await db.connect()
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < HANG_GUARD
 
 
 async def test_no_free_connection_is_unavailable_after_acquire_timeout(url: str) -> None:
@@ -423,7 +441,7 @@ async def test_no_free_connection_is_unavailable_after_acquire_timeout(url: str)
             started = time.monotonic()
             with pytest.raises(DatabaseUnavailable, match=r"0\.3s"):
                 await db.fetch_val("SELECT 1")
-            assert time.monotonic() - started < 2
+            assert time.monotonic() - started < HANG_GUARD
             done.set()
         assert await db.fetch_val("SELECT 1") == 1
 

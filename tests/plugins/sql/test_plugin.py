@@ -16,7 +16,7 @@ from minimal_asgi import App, ASGIApp, Depends, HTTPException, Message, Receive,
 from minimal_asgi.testing import AsyncTestClient, TestClient
 from minimal_asgi_sql import SQL, Database, transaction
 from minimal_asgi_sql.plugin import DEFAULT_URL, _uses_transaction
-from tests.plugins.sql.support import TCPProxy, pg_schema, placeholders
+from tests.plugins.sql.support import HANG_GUARD, TCPProxy, pg_schema, placeholders
 
 SCHEMA = """
 CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL,
@@ -233,7 +233,7 @@ def test_unreachable_database_fails_startup_quickly_naming_the_url() -> None:
     with pytest.raises(RuntimeError, match=message) as caught:
         with TestClient(app):
             pass
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < HANG_GUARD
     assert "hunter2" not in str(caught.value)
 
 
@@ -278,7 +278,7 @@ def test_server_gone_answers_503_quickly_then_recovers(database_url: str) -> Non
                 started = time.monotonic()
                 assert client.get("/users").status_code == 503
                 assert client.post("/users?id=1&email=a@x").status_code == 503
-                assert time.monotonic() - started < 4
+                assert time.monotonic() - started < HANG_GUARD
                 proxy.start()  # it comes back
                 assert client.get("/users").status_code == 200
     finally:
