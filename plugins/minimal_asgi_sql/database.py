@@ -550,7 +550,12 @@ class Database:
         if self.dialect == "postgres":
             rows = await self.fetch_all("EXPLAIN " + sql, values)
             return "\n".join(row["QUERY PLAN"] for row in rows)
-        rows = await self.fetch_all("EXPLAIN QUERY PLAN " + sql, values)
+        # sqlite3 reuses a prepared statement with the same text, and SQLite
+        # does not re-prepare an EXPLAIN after every schema change (after a
+        # DROP INDEX it would show the old plan): the schema's version in the
+        # text makes each schema get its own statement.
+        version = await self.fetch_val("PRAGMA schema_version")
+        rows = await self.fetch_all(f"EXPLAIN QUERY PLAN /* schema {version} */ {sql}", values)
         # Rows are (id, parent, notused, detail): a tree, drawn by indenting.
         depth: dict[int, int] = {}
         lines = []
