@@ -29,7 +29,7 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlencode, urljoin, urlsplit
+from urllib.parse import SplitResult, unquote, urlencode, urljoin, urlsplit
 
 import anyio
 import anyio.abc
@@ -326,45 +326,13 @@ class AsyncTestClient:
     ) -> TestResponse:
         parts = urlsplit(url)
         scheme = parts.scheme or "http"
-        host = parts.hostname or "testserver"
-        default_port = 443 if scheme == "https" else 80
-        port = parts.port or default_port
-        secure_context = scheme == "https" or host in _TRUSTED_HOSTS
-        raw_headers: list[tuple[bytes, bytes]] = []
+        secure_context = scheme == "https" or (parts.hostname or "testserver") in _TRUSTED_HOSTS
         lowered = {k.lower() for k in headers}
-        if "host" not in lowered:
-            host_header = host if port == default_port else f"{host}:{port}"
-            raw_headers.append((b"host", host_header.encode()))
-        if "user-agent" not in lowered:
-            raw_headers.append((b"user-agent", b"minimal_asgi-testclient"))
+        extra: list[tuple[bytes, bytes]] = []
         if (body or method in ("POST", "PUT", "PATCH")) and "content-length" not in lowered:
-            raw_headers.append((b"content-length", str(len(body)).encode()))
-        for name, value in headers.items():
-            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-        jar = {**self.cookies, **(cookies or {})}
-        if jar and "cookie" not in lowered:
-            raw_headers.append(
-                (b"cookie", "; ".join(f"{k}={v}" for k, v in jar.items()).encode("latin-1"))
-            )
-        path = parts.path or "/"
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
-            "http_version": "1.1",
-            "method": method.upper(),
-            "scheme": scheme,
-            "path": unquote(path),
-            "raw_path": path.encode("latin-1"),
-            "query_string": parts.query.encode("latin-1"),
-            "root_path": "",
-            "headers": raw_headers,
-            "client": self.client_address,
-            "server": (host, port),
-            "extensions": {},
-        }
-        if self._lifespan is not None:
-            # Each request gets a shallow copy of the lifespan state, per the spec.
-            scope["state"] = dict(self._lifespan.state)
+            extra.append((b"content-length", str(len(body)).encode()))
+        scope = self._connection_scope("http", parts, scheme, headers, extra, cookies)
+        scope["method"] = method.upper()
 
         status: int | None = None
         response_headers: list[tuple[bytes, bytes]] = []
@@ -470,25 +438,43 @@ class AsyncTestClient:
         with ``Upgrade: websocket``), its headers included."""
         parts = urlsplit(urljoin(self.base_url + "/", url))
         scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme or "ws")
-        host = parts.hostname or "testserver"
-        default_port = 443 if scheme == "wss" else 80
-        port = parts.port or default_port
-        merged = {**self.headers, **(headers or {})}
-        lowered = {k.lower() for k in merged}
-        raw_headers: list[tuple[bytes, bytes]] = []
-        if "host" not in lowered:
-            host_header = host if port == default_port else f"{host}:{port}"
-            raw_headers.append((b"host", host_header.encode()))
-        raw_headers += [
-            (b"user-agent", b"minimal_asgi-testclient"),
+        handshake = [
             (b"connection", b"upgrade"),
             (b"upgrade", b"websocket"),
             (b"sec-websocket-version", b"13"),
             (b"sec-websocket-key", b64encode(os.urandom(16))),
         ]
         if subprotocols:
-            raw_headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
-        for name, value in merged.items():
+            handshake.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
+        merged = {**self.headers, **(headers or {})}
+        scope = self._connection_scope("websocket", parts, scheme, merged, handshake, cookies)
+        scope["subprotocols"] = list(subprotocols)
+        return scope
+
+    def _connection_scope(
+        self,
+        kind: str,
+        parts: SplitResult,
+        scheme: str,
+        headers: Mapping[str, str],
+        extra_headers: list[tuple[bytes, bytes]],
+        cookies: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        """What a server puts in every http or websocket scope: the URL split into
+        its keys, the headers as a list of byte pairs (Host first, then what
+        this kind of request adds, the caller's, and the cookie jar)."""
+        host = parts.hostname or "testserver"
+        default_port = 443 if scheme in ("https", "wss") else 80
+        port = parts.port or default_port
+        lowered = {k.lower() for k in headers}
+        raw_headers: list[tuple[bytes, bytes]] = []
+        if "host" not in lowered:
+            host_header = host if port == default_port else f"{host}:{port}"
+            raw_headers.append((b"host", host_header.encode()))
+        if "user-agent" not in lowered:
+            raw_headers.append((b"user-agent", b"minimal_asgi-testclient"))
+        raw_headers += extra_headers
+        for name, value in headers.items():
             raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
         jar = {**self.cookies, **(cookies or {})}
         if jar and "cookie" not in lowered:
@@ -497,7 +483,7 @@ class AsyncTestClient:
             )
         path = parts.path or "/"
         scope: dict[str, Any] = {
-            "type": "websocket",
+            "type": kind,
             "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
             "scheme": scheme,
@@ -508,10 +494,10 @@ class AsyncTestClient:
             "headers": raw_headers,
             "client": self.client_address,
             "server": (host, port),
-            "subprotocols": list(subprotocols),
             "extensions": {},
         }
         if self._lifespan is not None:
+            # Each connection gets a shallow copy of the lifespan state (the spec).
             scope["state"] = dict(self._lifespan.state)
         return scope
 
