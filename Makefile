@@ -13,6 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
 run: $(STAMP)
 	$(BIN)/uvicorn examples.hello.app:app --host 127.0.0.1 --port 8000
 
@@ -25,6 +32,16 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
+
+# All three benchmarks in quick mode (some minutes); tables and charts land in
+# benchmarks/results/. Over the wire needs wrk (apt-get install -y wrk); one script:
+# .venv/bin/python -m benchmarks.overhead --quick. Full runs: make bench BENCH_FLAGS=
+BENCH_FLAGS ?= --quick
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.overhead $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.routing_scale $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.async_vs_sync $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.sql $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info

@@ -630,8 +630,9 @@ class CallPlan:
     invoke: Invoke | None
     needs_request: bool
     description: str
-    # "no_args", "path_values" (endpoint(*values)), "keywords" (path values
-    # and/or the Request by name) or "context" (everything else).
+    # "no_args", "path_values" (endpoint(*values)), "request" (endpoint(request)),
+    # "keywords" (path values and/or the Request by name) or "context"
+    # (everything else).
     shape: str = "context"
 
 
@@ -732,6 +733,12 @@ def _simple_invoke(dependant: Dependant, path_names: list[str]) -> tuple[str, In
             return await anyio.to_thread.run_sync(endpoint, *values)
 
         return "path_values", path_values_sync
+    if len(sources) == 1 and isinstance(sources[0], RequestSource) and positional and is_async:
+
+        async def request_only(request: Request | None, values: Sequence[Any]) -> Any:
+            return await endpoint(request)
+
+        return "request", request_only
     # Path values and/or the Request, by keyword.
     getters: list[tuple[str, int]] = [
         (s.name, path_names.index(s.name) if isinstance(s, PathSource) else -1) for s in sources

@@ -118,6 +118,14 @@ def plain_handler(
             await send({"type": "http.response.body", "body": body})
 
         return handle_direct
+    if plan.shape == "request":
+        endpoint = plan.dependant.call
+
+        async def handle_request(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
+            request = Request(scope, receive, max_body_size=limit)
+            await send_result(await endpoint(request), scope, receive, send, status)
+
+        return handle_request
     if plan.needs_request:
 
         async def handle(scope: Scope, receive: Receive, send: Send, values: Any) -> None:

@@ -331,8 +331,7 @@ class AsyncTestClient:
         extra: list[tuple[bytes, bytes]] = []
         if (body or method in ("POST", "PUT", "PATCH")) and "content-length" not in lowered:
             extra.append((b"content-length", str(len(body)).encode()))
-        scope = self._connection_scope("http", parts, scheme, headers, extra, cookies)
-        scope["method"] = method.upper()
+        scope = self._connection_scope("http", parts, scheme, headers, extra, cookies, method)
 
         status: int | None = None
         response_headers: list[tuple[bytes, bytes]] = []
@@ -459,6 +458,7 @@ class AsyncTestClient:
         headers: Mapping[str, str],
         extra_headers: list[tuple[bytes, bytes]],
         cookies: Mapping[str, str] | None,
+        method: str | None = None,
     ) -> dict[str, Any]:
         """What a server puts in every http or websocket scope: the URL split into
         its keys, the headers as a list of byte pairs (Host first, then what
@@ -486,6 +486,7 @@ class AsyncTestClient:
             "type": kind,
             "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
+            **({"method": method.upper()} if method is not None else {}),
             "scheme": scheme,
             "path": unquote(path),
             "raw_path": path.encode("latin-1"),

@@ -1,0 +1,671 @@
+"""The measuring kit every benchmark script shares.
+
+Two ways to measure an ASGI app, and the bookkeeping around both:
+
+* **In process**: call the app directly with a synthetic ``scope`` and a no-op
+  ``receive``/``send`` - no sockets, no server, no parsing. N calls per round,
+  the frameworks interleaved round by round (A B A B ...), the median of the
+  rounds quoted with its spread. This is the stable figure for what a
+  framework itself costs per request.
+* **Over the wire**: the app under uvicorn (1 worker, httptools, uvloop, no
+  access log) on 127.0.0.1, loaded by ``wrk`` with fixed connections and
+  duration after a warm-up; again interleaved, again median and spread.
+
+Why interleave: on a small, shared machine the speed drifts (CPU boost,
+neighbours, caches). Measuring A then B then A then B spreads that drift over
+both instead of handing all of it to whichever ran last. A figure whose rounds
+spread more than 10% around the median is flagged: treat it with suspicion.
+
+Every report records the versions, the machine and the exact command next to
+the figures, because a number without them cannot be compared with anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import gc
+import http.client
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+T = TypeVar("T")
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+WRK_SCRIPT = HERE / "wrk_report.lua"
+SPREAD_LIMIT = 0.10  # (max - min) / median above this: flagged as noisy
+WRK_HINT = (
+    "wrk is not installed, so the over-the-wire part is skipped. Install it with "
+    "`apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk` (macOS), then run again."
+)
+
+PACKAGES = (
+    "minimal-asgi", "starlette", "fastapi", "litestar", "blacksheep", "pydantic", "msgspec",
+    "uvicorn", "httptools", "uvloop", "anyio", "asyncpg", "psycopg", "psycopg-binary",
+)
+
+
+# -- command line --------------------------------------------------------------
+@dataclass
+class Settings:
+    """How long and how often to measure; ``--quick`` trades precision for time."""
+
+    quick: bool
+    rounds: int  # interleaved rounds over the wire (each framework once per round)
+    duration: int  # seconds of one wrk run
+    warmup: int  # seconds of wrk before the measured rounds, per server
+    inproc_rounds: int
+    round_seconds: float  # target length of one in-process round, per framework
+    connections: int
+    wire: bool
+    charts: bool
+    pin: bool
+    command: str = ""
+    load_at_start: tuple[float, float, float] = field(default_factory=os.getloadavg)
+
+    @property
+    def server_cpus(self) -> str | None:
+        """With pinning, the server gets CPU 0 and wrk CPU 1: they never fight."""
+        return "0" if self.pin else None
+
+    @property
+    def wrk_cpus(self) -> str | None:
+        return "1" if self.pin else None
+
+
+def parse_settings(module: str, description: str,
+                   extra: Callable[[argparse.ArgumentParser], None] | None = None,
+                   argv: Sequence[str] | None = None) -> tuple[Settings, argparse.Namespace]:
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--quick", action="store_true",
+                        help="short runs (1 s wrk runs, 5 rounds): the whole suite in minutes")
+    parser.add_argument("--rounds", type=int, help="interleaved wrk rounds (default 7; quick 5)")
+    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 10; quick 1)")
+    parser.add_argument("--warmup", type=int,
+                        help="seconds of warm-up per server (default 3; quick 1)")
+    parser.add_argument("--connections", type=int, default=64,
+                        help="wrk connections for throughput runs (default 64)")
+    parser.add_argument("--no-wire", action="store_true",
+                        help="in-process figures only (no uvicorn, no wrk)")
+    parser.add_argument("--no-charts", action="store_true", help="do not draw PNG charts")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not pin the server and wrk to separate CPUs with taskset")
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    settings = Settings(
+        quick=quick,
+        rounds=args.rounds or (5 if quick else 7),
+        duration=args.duration or (1 if quick else 10),
+        warmup=args.warmup or (1 if quick else 3),
+        inproc_rounds=15 if quick else 31,
+        round_seconds=0.05 if quick else 0.2,
+        connections=args.connections,
+        wire=not args.no_wire,
+        charts=not args.no_charts,
+        pin=not args.no_pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2,
+        command=" ".join(["python", "-m", module, *map(shlex.quote, sys.argv[1:] if argv is None
+                                                        else argv)]),
+    )
+    if settings.wire and wrk_path() is None:
+        print(WRK_HINT, file=sys.stderr)
+        settings.wire = False
+    return settings, args
+
+
+# -- statistics ----------------------------------------------------------------
+@dataclass
+class Sample:
+    """The rounds of one measurement: quoted as median and relative spread."""
+
+    values: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def spread(self) -> float:
+        median = self.median
+        return (max(self.values) - min(self.values)) / median if median else 0.0
+
+    @property
+    def noisy(self) -> bool:
+        return len(self.values) > 1 and self.spread > SPREAD_LIMIT
+
+    def show(self, fmt: Callable[[float], str]) -> str:
+        flag = " ⚠" if self.noisy else ""
+        return f"{fmt(self.median)} ±{self.spread * 50:.0f}%{flag}"
+
+
+def ratio(a: Sample, b: Sample) -> Sample:
+    """A over B, round by round: each pair was measured side by side, so a burst of
+    noise that slows one round slows both, and their ratio stays put."""
+    return Sample([x / y for x, y in zip(a.values, b.values, strict=True)])
+
+
+def fmt_us(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def fmt_rps(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def fmt_ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def fmt_ratio(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+SPREAD_NOTE = (
+    "Figures are the median of the interleaved rounds; `±` is half the spread "
+    "(max - min) as a share of the median; ⚠ marks a spread over 10%. A ratio is the "
+    "median of the per-round ratios (each round measures both sides back to back), with "
+    "its own spread."
+)
+
+
+# -- the machine and the versions ------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git_revision() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
+                             capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, text=True,
+                               capture_output=True, check=True).stdout.strip()
+        return rev + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def wrk_path() -> str | None:
+    return shutil.which("wrk")
+
+
+def wrk_version() -> str:
+    path = wrk_path()
+    if path is None:
+        return "not installed"
+    out = subprocess.run([path, "--version"], text=True, capture_output=True)
+    first = (out.stdout or out.stderr).strip().splitlines()
+    return first[0] if first else "unknown"
+
+
+def _loads(values: Sequence[float]) -> str:
+    return "/".join(f"{x:.2f}" for x in values)
+
+
+def environment(settings: Settings) -> list[tuple[str, str]]:
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return [
+        ("date (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")),
+        ("machine", f"{os.cpu_count()} CPU(s), {_cpu_model()}, {platform.system()} "
+                    f"{platform.release()}"),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("packages", ", ".join(versions)),
+        ("wrk", wrk_version()),
+        ("load average (1, 5, 15 min)",
+         f"{_loads(settings.load_at_start)} at the start, {_loads(os.getloadavg())} at the end"
+         " (other work on the machine adds noise: see the spreads)"),
+        ("git", _git_revision()),
+    ]
+
+
+def report_header(title: str, settings: Settings, what: str) -> str:
+    lines = [f"# {title}", "", what, "", f"Command: `{settings.command}`", ""]
+    lines += [f"- {key}: {value}" for key, value in environment(settings)]
+    lines.append(
+        f"- settings: in-process {settings.inproc_rounds} rounds of ~{settings.round_seconds} s "
+        f"per framework; over the wire {settings.rounds} interleaved rounds of "
+        f"{settings.duration} s after {settings.warmup} s warm-up per server"
+        + ("; server pinned to CPU 0 and wrk to CPU 1 with taskset" if settings.pin else "")
+        + ("" if settings.wire else "; **over the wire skipped** (no wrk or --no-wire)")
+    )
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---" if i == 0 else "--:" for i in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(name: str, text: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.md"
+    path.write_text(text)
+    return path
+
+
+def pyplot(settings: Settings) -> Any | None:
+    """matplotlib's pyplot on the file-only backend, or None (charts are optional)."""
+    if not settings.charts:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'): no charts drawn",
+              file=sys.stderr)
+        return None
+    return plt
+
+
+def save_chart(figure: Any, name: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.png"
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- one HTTP request, as a scope, as wrk settings, as an http.client call ---------
+@dataclass(frozen=True)
+class HTTPRequest:
+    method: str = "GET"
+    path: str = "/"
+    query: str = ""
+    body: bytes = b""
+    content_type: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.path + (f"?{self.query}" if self.query else "")
+
+    def scope(self) -> dict[str, Any]:
+        """The scope uvicorn would build for this request (same keys, same types)."""
+        headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
+        if self.body:
+            headers.append((b"content-length", str(len(self.body)).encode()))
+        if self.content_type:
+            headers.append((b"content-type", self.content_type.encode()))
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "server": ("127.0.0.1", 8000),
+            "client": ("127.0.0.1", 50000),
+            "scheme": "http",
+            "method": self.method,
+            "root_path": "",
+            "path": self.path,
+            "raw_path": self.path.encode(),
+            "query_string": self.query.encode(),
+            "headers": headers,
+            "state": {},
+        }
+
+    def wrk_env(self) -> dict[str, str]:
+        env = {"BENCH_METHOD": self.method}
+        if self.body:
+            env["BENCH_BODY"] = self.body.decode()
+            env["BENCH_CONTENT_TYPE"] = self.content_type or "application/octet-stream"
+        return env
+
+
+@dataclass
+class Captured:
+    """A response as the messages an app sent."""
+
+    status: int = 0
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        key = name.lower().encode()
+        for k, v in self.headers:
+            if k.lower() == key:
+                return v.decode("latin-1")
+        return None
+
+
+async def _noop_send(message: Any) -> None:
+    return None
+
+
+def _receive_for(request: HTTPRequest) -> Callable[[], Awaitable[dict[str, Any]]]:
+    message = {"type": "http.request", "body": request.body, "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    return receive
+
+
+class Lifespan:
+    """Run an app's lifespan around in-process calls, as a server would.
+
+    An app that fails on the lifespan scope is treated as not supporting it
+    (what uvicorn's ``--lifespan auto`` does); a failed startup raises.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._supported = True
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+                 "state": self.state}
+        try:
+            await self.app(scope, self._inbox.get, self._outbox.put)
+        except Exception as exc:
+            await self._outbox.put({"type": "unsupported", "message": repr(exc)})
+        else:
+            await self._outbox.put({"type": "returned"})
+
+    async def __aenter__(self) -> Lifespan:
+        self._task = asyncio.create_task(self._run())
+        await self._inbox.put({"type": "lifespan.startup"})
+        message = await self._outbox.get()
+        if message["type"] == "lifespan.startup.failed":
+            raise RuntimeError(f"startup failed: {message.get('message')}")
+        self._supported = message["type"] == "lifespan.startup.complete"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        if self._supported:
+            await self._inbox.put({"type": "lifespan.shutdown"})
+            await self._outbox.get()
+        await self._task
+
+
+async def call_once(app: ASGIApp, request: HTTPRequest,
+                    state: Mapping[str, Any] | None = None) -> Captured:
+    """One request through ``app`` in process; what it sent, collected."""
+    captured = Captured()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            captured.status = message["status"]
+            captured.headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body":
+            captured.body += message.get("body", b"")
+
+    scope = request.scope()
+    scope["state"] = dict(state or {})
+    await app(scope, _receive_for(request), send)
+    return captured
+
+
+async def request_in_lifespan(app: ASGIApp, request: HTTPRequest) -> Captured:
+    """Start the app, send one request, stop it: what the smoke test uses."""
+    async with Lifespan(app) as lifespan:
+        return await call_once(app, request, lifespan.state)
+
+
+async def _time_calls(app: ASGIApp, request: HTTPRequest, state: dict[str, Any], n: int) -> float:
+    template = request.scope()
+    receive = _receive_for(request)
+    send = _noop_send
+    copy = dict
+    started = time.perf_counter()
+    for _ in range(n):
+        scope = copy(template)  # frameworks write into the scope: a fresh one per request,
+        scope["state"] = copy(state)  # as uvicorn makes (the harness row measures this cost)
+        await app(scope, receive, send)
+    return time.perf_counter() - started
+
+
+async def _measure_in_process(cases: Mapping[str, tuple[ASGIApp, HTTPRequest]],
+                              rounds: int, round_seconds: float) -> dict[str, Sample]:
+    async with contextlib.AsyncExitStack() as stack:
+        states = {}
+        sizes = {}
+        for label, (app, request) in cases.items():
+            states[label] = (await stack.enter_async_context(Lifespan(app))).state
+            await _time_calls(app, request, states[label], 200)  # warm caches and lazy builds
+            per_call = await _time_calls(app, request, states[label], 500) / 500
+            sizes[label] = max(500, int(round_seconds / per_call))
+        values: dict[str, list[float]] = {label: [] for label in cases}
+        for _ in range(rounds):
+            for label, (app, request) in cases.items():
+                gc.collect()
+                n = sizes[label]
+                values[label].append(await _time_calls(app, request, states[label], n) / n * 1e6)
+    return {label: Sample(v) for label, v in values.items()}
+
+
+def measure_in_process(cases: Mapping[str, tuple[ASGIApp, HTTPRequest]],
+                       rounds: int, round_seconds: float) -> dict[str, Sample]:
+    """µs per request for each case, rounds interleaved across the cases."""
+    return asyncio.run(_measure_in_process(cases, rounds, round_seconds))
+
+
+async def _empty_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        raise RuntimeError("no lifespan")
+
+
+def harness_case() -> tuple[ASGIApp, HTTPRequest]:
+    """An app that does nothing: what the measuring loop itself costs per call."""
+    return _empty_app, HTTPRequest(path="/")
+
+
+# -- over the wire ---------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One uvicorn process serving ``benchmarks.serve:create`` for ``target``.
+
+    ``target`` names the app to build, as ``"<apps module>:<framework>:<case>"``;
+    ``env`` adds variables the app reads at startup (thread limiter, pool size).
+    """
+
+    def __init__(self, target: str, *, workers: int = 1, env: Mapping[str, str] | None = None,
+                 cpus: str | None = None) -> None:
+        self.target = target
+        self.workers = workers
+        self.env = dict(env or {})
+        self.cpus = cpus
+        self.port = _free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+
+    def url(self, request: HTTPRequest) -> str:
+        return f"http://127.0.0.1:{self.port}{request.target}"
+
+    def __enter__(self) -> Server:
+        command = [
+            sys.executable, "-m", "uvicorn", "benchmarks.serve:create", "--factory",
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+            "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+            "--log-level", "warning", "--lifespan", "auto",
+        ]
+        if self.cpus is not None:
+            command = ["taskset", "-c", self.cpus, *command]
+        env = {**os.environ, **self.env, "BENCH_APP": self.target, "PYTHONPATH": str(REPO)}
+        self._process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self._log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"server for {self.target} exited:\n{self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            self.__exit__()
+            raise RuntimeError(f"server for {self.target} did not start:\n{self.log()}")
+        if self.workers > 1:
+            time.sleep(1.5)  # the port opens with the first worker; let the others come up
+        return self
+
+    def log(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-4000:]
+
+    def fetch(self, request: HTTPRequest) -> Captured:
+        """One real request over a socket (to check the app answers correctly)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            headers = {"content-type": request.content_type} if request.content_type else {}
+            connection.request(request.method, request.target, body=request.body or None,
+                               headers=headers)
+            response = connection.getresponse()
+            return Captured(response.status,
+                            [(k.lower().encode(), v.encode()) for k, v in response.getheaders()],
+                            response.read())
+        finally:
+            connection.close()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._log.close()
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    mean_ms: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # socket errors and timeouts
+    bad_status: int  # responses outside 2xx/3xx
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+_RESULT_LINE = re.compile(r"^BENCH_RESULT (\{.*\})$", re.MULTILINE)
+
+
+def run_wrk(url: str, request: HTTPRequest, *, connections: int, duration: int,
+            cpus: str | None = None, timeout: int = 10) -> WrkResult:
+    """Load ``url`` with wrk (one thread) and read the figures its Lua done() hook prints."""
+    path = wrk_path()
+    assert path is not None, WRK_HINT
+    command = [path, "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s",
+               "-s", str(WRK_SCRIPT), url]
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
+    out = subprocess.run(command, text=True, capture_output=True,
+                         env={**os.environ, **request.wrk_env()}, timeout=duration + 60)
+    match = _RESULT_LINE.search(out.stdout)
+    if match is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
+    data = json.loads(match.group(1))
+    return WrkResult(
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        mean_ms=data["mean_us"] / 1000,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
+        bad_status=data["status"],
+    )
+
+
+def interleave(labels: Sequence[str], measure: Callable[[str], T], rounds: int,
+               name: str = "") -> dict[str, list[T]]:
+    """Run ``measure(label)`` for every label, round after round.
+
+    Odd rounds go forwards and even rounds backwards (A B C, C B A, ...), so a
+    slow drift of the machine's speed lands on every label alike.
+    """
+    results: dict[str, list[T]] = {label: [] for label in labels}
+    for number in range(1, rounds + 1):
+        progress(f"  {name} round {number}/{rounds}")
+        for label in labels if number % 2 else reversed(labels):
+            results[label].append(measure(label))
+    return results
+
+
+def check(captured: Captured, expected: Expected) -> list[str]:
+    """What is wrong with a response, compared with what the scenario expects."""
+    problems = []
+    if captured.status != expected.status:
+        problems.append(f"status {captured.status}, expected {expected.status}")
+    content_type = captured.header("content-type") or ""
+    if not content_type.startswith(expected.content_type):
+        problems.append(f"content-type {content_type!r}, expected {expected.content_type!r}")
+    if expected.json is not None:
+        try:
+            body = json.loads(captured.body)
+        except ValueError:
+            body = captured.body
+        if body != expected.json:
+            problems.append(f"body {body!r}, expected {expected.json!r}")
+    elif captured.body != expected.body:
+        problems.append(f"body {captured.body!r}, expected {expected.body!r}")
+    for name, value in expected.headers.items():
+        if captured.header(name) != value:
+            problems.append(f"header {name}: {captured.header(name)!r}, expected {value!r}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The response every framework must give for a scenario."""
+
+    status: int = 200
+    content_type: str = "application/json"
+    json: Any = None
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,72 @@
+"""The benchmark apps still build and answer correctly (so the scripts cannot rot).
+
+One in-process request per app, checked against the response every framework
+must give. Nothing here is timed: the benchmarks themselves never run in tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from benchmarks import harness
+from benchmarks.apps import async_vs_sync, overhead, routing
+from benchmarks.apps.common import Unavailable
+
+pytestmark = pytest.mark.anyio
+
+
+def _build_or_skip(module, framework: str, case: str):  # type: ignore[no-untyped-def]
+    try:
+        return module.build(framework, case)
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize("framework", overhead.FRAMEWORKS)
+@pytest.mark.parametrize("case", list(overhead.SCENARIOS))
+async def test_overhead_app_gives_the_scenario_response(case: str, framework: str) -> None:
+    scenario = overhead.SCENARIOS[case]
+    app = _build_or_skip(overhead, framework, case)
+    captured = await harness.request_in_lifespan(app, scenario.request)
+    assert harness.check(captured, scenario.expected) == []
+
+
+@pytest.mark.parametrize("framework", routing.FRAMEWORKS)
+@pytest.mark.parametrize("count", routing.COUNTS)
+async def test_routing_app_finds_the_target_after_n_routes(framework: str, count: int) -> None:
+    app = _build_or_skip(routing, framework, str(count))
+    captured = await harness.request_in_lifespan(app, routing.REQUEST)
+    assert harness.check(captured, routing.EXPECTED) == []
+
+
+@pytest.mark.parametrize("style", async_vs_sync.STYLES)
+@pytest.mark.parametrize("workload", ["none", "sleep", "cpu"])
+async def test_async_vs_sync_endpoint_answers(workload: str, style: str) -> None:
+    app = async_vs_sync.create_app(cpu_iters=10, database_url=None, thread_limit=8)
+    captured = await harness.request_in_lifespan(app, async_vs_sync.request(workload, style))
+    assert harness.check(captured, async_vs_sync.expected(workload, style)) == []
+
+
+@pytest.mark.parametrize("style", async_vs_sync.STYLES)
+async def test_async_vs_sync_database_endpoint_answers(database_url: str, style: str) -> None:
+    pytest.importorskip("asyncpg")
+    pytest.importorskip("psycopg", reason="psycopg is in the bench extra")
+    app = async_vs_sync.create_app(database_url=database_url, pool_size=2)
+    captured = await harness.request_in_lifespan(app, async_vs_sync.request("db", style))
+    assert harness.check(captured, async_vs_sync.expected("db", style)) == []
+
+
+def test_check_reports_a_wrong_response() -> None:
+    expected = harness.Expected(json={"id": 42}, headers={"x-bench": "1"})
+    wrong = harness.Captured(404, [(b"content-type", b"text/plain")], b"nope")
+    assert len(harness.check(wrong, expected)) == 4
+
+
+@pytest.mark.parametrize(
+    "script", ["overhead", "routing_scale", "async_vs_sync", "sql", "cors_overhead"]
+)
+def test_benchmark_script_imports(script: str) -> None:
+    module = importlib.import_module(f"benchmarks.{script}")
+    assert callable(module.main)
