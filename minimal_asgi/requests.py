@@ -217,7 +217,9 @@ class Request(HTTPConnection):
         if self._json is _UNSET:
             body = await self.body()
             try:
-                self._json = json.loads(body, parse_constant=_refuse_constant)
+                # JSON text is UTF-8 (RFC 8259, 8.1; a BOM is ignored). A
+                # UnicodeDecodeError is a ValueError: bad bytes are a 400 too.
+                self._json = _decode_json(body.decode("utf-8-sig"))
             except (ValueError, RecursionError) as exc:
                 # RecursionError: a body like [[[[...]]]] nested deeper than the
                 # interpreter allows. It is bad input, not a server error.
@@ -260,6 +262,10 @@ _UNSET: Any = object()
 def _refuse_constant(name: str) -> Any:
     # Python's parser accepts NaN and Infinity; JSON (RFC 8259) does not.
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Built once: json.loads(body, parse_constant=...) would build a decoder per call.
+_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
 
 
 def _too_large(limit: int) -> HTTPException:

@@ -596,7 +596,12 @@ class Router:
                 if found is not None:
                     route, values = found
                     scope["route"] = route
-                    scope["path_params"] = dict(zip(route.param_names, values, strict=True))
+                    names = route.param_names
+                    scope["path_params"] = (
+                        {names[0]: values[0]}  # the usual single parameter, without zip
+                        if len(values) == 1
+                        else dict(zip(names, values, strict=True))
+                    )
                     await route.handle(scope, receive, send, values)
                     return
             # Everything else: backtracking, 404/405, HEAD, OPTIONS, websockets.

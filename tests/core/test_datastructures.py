@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minimal_asgi import URL, FormData, Headers, MutableHeaders, QueryParams, State
@@ -250,3 +250,12 @@ def test_state_holds_attributes() -> None:
 def test_a_missing_state_attribute_raises_with_a_hint() -> None:
     with pytest.raises(AttributeError, match="set it first"):
         State().missing  # noqa: B018
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from(list("ab=&;x1 é?#%+")), max_size=24))
+def test_query_params_parse_exactly_as_parse_qsl_does(query: str) -> None:
+    # The fast path (no % or +) must agree with the standard library everywhere.
+    from urllib.parse import parse_qsl
+
+    assert QueryParams(query).multi_items() == parse_qsl(query, keep_blank_values=True)

@@ -1,0 +1,604 @@
+"""One HTTP/1.1 connection over h11: bytes in, ASGI ``http`` scopes out, and back.
+
+``main.py`` accepts a socket and calls ``HTTPConnection.run``. From there, for
+each request on the connection, in order:
+
+1. **Read the head** (``_next_request``). An idle connection waits up to
+   ``keep_alive_timeout`` for a first byte; from that byte on, the whole head
+   must arrive within ``read_timeout``. Before h11 parses the head,
+   ``head_problem`` checks the limits and the framing rules h11 is lenient
+   about; a bad head gets a 4xx from ``_refuse`` and the connection closes -
+   the app never hears of it.
+2. **Call the app** in a task of its own (``_Cycle.run``), with a ``receive``
+   and a ``send`` made for this request. A task, not a plain call, because the
+   response can be complete while the app still runs (background tasks): the
+   next request on the connection should not wait for them.
+3. **Hand over the body**: in one message if it came with the head
+   (``_whole_body``), else streamed as the app asks for it, one chunk ahead at
+   most (``_feed_body``), answering ``Expect: 100-continue`` on the first
+   ``receive()``.
+4. **Watch the socket** (``_watch``) while the app works: a read returns
+   either nothing - the client has gone, and ``receive()`` answers
+   ``http.disconnect`` - or the beginning of the next request, kept in h11's
+   buffer until its turn.
+5. **Keep alive or close** (``_response_complete``): if both sides are done
+   and nobody asked to close, the read in progress becomes the keep-alive wait,
+   ``h11.start_next_cycle()``, and back to 1.
+
+This task is the only one that reads the socket; writes come from the app's
+``send`` (and from the server's own answers) through ``Transport.write``.
+h11 does the parsing and the framing: ``Content-Length`` or chunked on the way
+in and on the way out, ``Connection: close``, HEAD without a body, and the
+rule that HTTP/1.0 connections close after one response.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import re
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote
+
+import anyio
+import anyio.abc
+import h11
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from minimal_asgi.server.accesslog import log_request
+from minimal_asgi.server.config import Config
+from minimal_asgi.server.connection import ClientDisconnected, Transport
+from minimal_asgi.server.websocket import WebSocketSession, is_websocket_upgrade
+from minimal_asgi.types import ASGIApp, Message, Scope
+
+__all__ = ["HTTPConnection", "head_problem"]
+
+logger = logging.getLogger("minimal_asgi.server")
+
+_END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
+_FRAMING_HEADER = re.compile(rb"\n(content-length|transfer-encoding):([^\r\n]*)", re.IGNORECASE)
+_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
+_LINGER_SECONDS = 1.0  # how long a refused client may go on sending before we close
+_CLIENT_CLOSED_REQUEST = 499  # nginx's log-only status: the client left before the response ended
+
+
+def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str] | None:
+    """Why a request head must be refused before it is parsed, or None.
+
+    ``head`` is the raw bytes up to the blank line that ends it (or all there is
+    so far, if not ``complete``). h11 checks the grammar; this checks the size
+    limits, and refuses what RFC 9112 allows a server to refuse and h11 accepts
+    - each a way for two servers in a chain to disagree on where a request ends
+    (request smuggling).
+    """
+    line_end = head.find(b"\n")
+    request_line = head if line_end < 0 else head[:line_end]
+    if len(request_line.rstrip(b"\r")) > config.max_request_line:
+        return 414, "the request line is too long"
+    if len(head) > config.max_header_bytes:
+        return 431, "the request head is too large"
+    if not complete:
+        return None
+    if b"\n " in head or b"\n\t" in head:  # RFC 9112 section 5.2
+        return 400, "obsolete line folding (a header line starting with a space) is not accepted"
+    framing = _FRAMING_HEADER.findall(head)
+    if framing:  # RFC 9112 section 6.3
+        lengths = [value for name, value in framing if name.lower() == b"content-length"]
+        if len(lengths) > 1 or any(b"," in value for value in lengths):
+            return 400, "more than one Content-Length"
+        if lengths and len(framing) > len(lengths):
+            return 400, "both Content-Length and Transfer-Encoding"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _http_date(second: int) -> bytes:
+    return formatdate(second, usegmt=True).encode()
+
+
+def _date_header() -> tuple[bytes, bytes]:
+    """``Date`` for responses (RFC 9110 asks origin servers for it), formatted once a second."""
+    return b"date", _http_date(int(time.time()))
+
+
+def _serialize(connection: h11.Connection, event: h11.Event) -> bytes:
+    data = connection.send(event)
+    assert data is not None  # only ConnectionClosed serializes to None
+    return data
+
+
+def _body_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The body's length from its framing headers: None when chunked (unknown up front)."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value)  # h11 has checked it is a number
+        if name == b"transfer-encoding":
+            return None  # h11 accepts only "chunked"
+    return 0
+
+
+class HTTPConnection:
+    """Requests on one connection, one after the other, until either side closes it."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        app: ASGIApp,
+        config: Config,
+        state: dict[str, Any],
+        *,
+        overloaded: bool = False,
+    ) -> None:
+        self.transport = transport
+        self.app = app
+        self.config = config
+        self.lifespan_state = state
+        self.overloaded = overloaded  # over max_connections: answer 503 to the first request
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_bytes)
+        self.stopping = False
+        self._idle: anyio.CancelScope | None = None  # set while waiting for a next request
+        self._websocket: WebSocketSession | None = None
+        self._linger = 0.0
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close now if idle, else once the response in flight is done."""
+        self.stopping = True
+        if self._idle is not None:
+            self._idle.cancel()
+        if self._websocket is not None:
+            self._websocket.shutdown()
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tasks:
+            try:
+                await self._serve(tasks)
+            finally:
+                # Close the socket now; the task group still waits for app tasks
+                # finishing background work after their responses.
+                with anyio.CancelScope(shield=True):
+                    await self.transport.aclose(linger=self._linger)
+
+    async def _serve(self, tasks: anyio.abc.TaskGroup) -> None:
+        while True:
+            request = await self._next_request()
+            if request is None:
+                return
+            if self.overloaded:
+                await self._refuse(503, "too many connections; retry later", request)
+                return
+            if is_websocket_upgrade(request):
+                scope = self._scope(request, "websocket")
+                self._websocket = WebSocketSession(
+                    self.transport, self.h11, request, scope, self.app, self.config
+                )
+                await self._websocket.run()
+                return
+            if not await self._run_cycle(request, tasks):
+                return
+            self.h11.start_next_cycle()
+
+    # -- 1. the request head -------------------------------------------------------
+    async def _next_request(self) -> h11.Request | None:
+        """Wait for the next request head and parse it; None means: close."""
+        deadline: float | None = None
+        while True:
+            buffered, closed = self.h11.trailing_data
+            end = _END_OF_HEAD.search(buffered)
+            head = buffered if end is None else buffered[: end.end()]
+            problem = head_problem(head, end is not None, self.config)
+            if problem is not None:
+                await self._refuse(*problem)
+                return None
+            if end is not None:
+                break
+            if closed or (self.stopping and not buffered):
+                return None
+            if buffered:
+                if deadline is None:  # the first bytes of a pipelined request
+                    deadline = anyio.current_time() + self.config.read_timeout
+                with anyio.move_on_after(deadline - anyio.current_time()) as timer:
+                    data = await self.transport.read()
+                if timer.cancelled_caught:  # slowloris: a byte now and then, never a whole head
+                    await self._refuse(408, "the request head did not arrive in time")
+                    return None
+            else:
+                data = b""
+                with anyio.move_on_after(self.config.keep_alive_timeout) as self._idle:
+                    data = await self.transport.read()
+                self._idle = None
+                if not data:  # idle for too long, shutting down, or the client left
+                    return None
+                deadline = anyio.current_time() + self.config.read_timeout
+            self.h11.receive_data(data)  # b"" tells h11 the client closed its side
+        try:
+            event = self.h11.next_event()
+        except h11.RemoteProtocolError as exc:  # a bad request line, a bad header, no Host ...
+            await self._refuse(exc.error_status_hint, str(exc))
+            return None
+        assert isinstance(event, h11.Request), event
+        return event
+
+    def _scope(self, request: h11.Request, kind: str) -> Scope:
+        raw_path, _, query_string = request.target.partition(b"?")
+        root_path = self.config.root_path
+        scope: dict[str, Any] = {
+            "type": kind,
+            "asgi": {"version": "3.0", "spec_version": "2.5"},
+            "http_version": request.http_version.decode(),
+            "scheme": "http" if kind == "http" else "ws",
+            "path": root_path + unquote(raw_path.decode("latin-1")),
+            "raw_path": root_path.encode() + raw_path,
+            "query_string": query_string,
+            "root_path": root_path,
+            "headers": list(request.headers),  # lower-case names, in order, repeats kept
+            "client": self.transport.client,
+            "server": self.transport.server,
+            "state": self.lifespan_state.copy(),
+        }
+        if kind == "http":
+            scope["method"] = request.method.decode()
+        return scope
+
+    async def _refuse(
+        self, status: int, detail: str, request: h11.Request | None = None
+    ) -> None:
+        """Answer in the app's place (400, 408, 413, 414, 431, 503) and close."""
+        reason = _REASONS.get(status, b"")
+        body = f"{status} {reason.decode()}: {detail}\n".encode()
+        head = [
+            b"HTTP/1.1 %d %s\r\n" % (status, reason),
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n",
+            b"%s: %s\r\n" % _date_header(),
+        ]
+        if status == 503:
+            head.append(b"retry-after: 1\r\n")
+        if request is not None and request.method == b"HEAD":
+            body = b""
+        try:
+            await self.transport.write(b"".join(head) + b"\r\n" + body)
+        except ClientDisconnected:
+            pass
+        self._linger = _LINGER_SECONDS  # the client may still be sending: let it read this
+        if self.config.access_log:
+            line = _request_line(request) if request is not None else "-"
+            log_request(self.transport.client, line, status, len(body), 0.0)
+
+    # -- 2 to 5. one request, one response -------------------------------------------
+    async def _run_cycle(self, request: h11.Request, tasks: anyio.abc.TaskGroup) -> bool:
+        """Run the app on ``request``; True if the connection can carry another request."""
+        scope = self._scope(request, "http")
+        length = _body_length(scope["headers"])
+        if length is not None and length > self.config.max_body_bytes:
+            # Refused before reading a byte of it; a client that sent
+            # "Expect: 100-continue" never sends the body at all.
+            await self._refuse(413, f"the body is over {self.config.max_body_bytes} bytes", request)
+            return False
+        # Most requests (a GET, a small POST) arrive whole, head and body in one
+        # read: then the app gets the body in one message, with no streaming.
+        cycle = _Cycle(self, scope, request, self._whole_body(length))
+        tasks.start_soon(cycle.run)
+        try:
+            with cycle.reading:  # see _response_complete: cancelled, or given a deadline
+                if cycle.whole_body is None and not await self._feed_body(cycle):
+                    return False
+                if not await self._watch(cycle):
+                    return False  # the client has gone
+        finally:
+            self._idle = None
+            cycle.end_of_body()  # a receive() still waiting now returns http.disconnect
+        if not cycle.complete:
+            await cycle.done.wait()
+            if not cycle.complete:
+                return False
+        if self.h11.their_state is h11.SEND_BODY:  # the app answered without reading it all
+            if cycle.expected_continue and not cycle.sent_continue:
+                self._linger = _LINGER_SECONDS  # it may send the body anyway: let it read
+                return False  # the client held the body back for a go-ahead that never came
+            if not await self._feed_body(cycle, discard=True):
+                return False
+        if self.h11.our_state is not h11.DONE or self.stopping:
+            return False  # "Connection: close", HTTP/1.0, an error, or shutting down
+        idle_too_long = cycle.reading.cancelled_caught and (
+            anyio.current_time() >= cycle.reading.deadline
+        )
+        return not idle_too_long
+
+    def _response_complete(self, cycle: _Cycle) -> None:
+        """The last byte of ``cycle``'s response is written: what becomes of the read in progress?
+
+        Usually (keep-alive, the request all read, nothing pipelined) the read
+        just goes on, now as the wait for the next request: it gets the
+        keep-alive deadline instead of being cancelled and started again. In
+        every other case it is cancelled, and ``_run_cycle`` decides.
+        """
+        if (
+            cycle.watching
+            and self.h11.our_state is h11.DONE
+            and self.h11.their_state is h11.DONE
+            and not self.stopping
+            and not self.h11.trailing_data[0]
+        ):
+            cycle.reading.deadline = anyio.current_time() + self.config.keep_alive_timeout
+            self._idle = cycle.reading  # a graceful shutdown may cancel it now
+        else:
+            cycle.reading.cancel()
+
+    def _whole_body(self, length: int | None) -> Message | None:
+        """The body as one message if it is all buffered already, else None (stream it)."""
+        if length is None or len(self.h11.trailing_data[0]) < length:
+            return None  # chunked (length unknown), or still on its way
+        body = b""
+        while not isinstance(event := self.h11.next_event(), h11.EndOfMessage):
+            assert isinstance(event, h11.Data), event
+            body += event.data
+        return _chunk(body, more_body=False)
+
+    async def _feed_body(self, cycle: _Cycle, discard: bool = False) -> bool:
+        """Hand the body to the app as ``http.request`` messages; False if it ended badly.
+
+        The stream to the app holds one message, so the server reads at most one
+        chunk ahead: a slow app slows the client down (TCP flow control) instead
+        of filling the server's memory. One chunk is held back until the next
+        event is known, so the last chunk carries ``more_body=False`` itself.
+        """
+        if not discard and self.h11.they_are_waiting_for_100_continue:
+            # The client sent the head and waits for a go-ahead before the body.
+            # Give it when the app first asks for the body: an app that answers
+            # 401 without reading saves the client the upload.
+            await cycle.wants_body.wait()
+            if self.h11.they_are_waiting_for_100_continue:
+                proceed = h11.InformationalResponse(status_code=100, headers=[], reason="Continue")
+                await self.transport.write(_serialize(self.h11, proceed))
+                cycle.sent_continue = True
+        to_app = None if discard else cycle.body_to_app
+        received = 0
+        held: bytes | None = None
+        client_closed = False
+        while True:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:  # bad chunked framing, or EOF mid-body
+                if client_closed:
+                    cycle.client_gone()
+                else:
+                    await self._answer_instead(cycle, 400, str(exc))
+                return False
+            if event is h11.NEED_DATA:
+                if held is not None and to_app is not None:
+                    await to_app.send(_chunk(held, more_body=True))
+                held = None
+                with anyio.move_on_after(self.config.read_timeout) as timer:
+                    data = await self.transport.read()
+                if timer.cancelled_caught:
+                    await self._answer_instead(cycle, 408, "the request body stalled")
+                    return False
+                client_closed = not data
+                self.h11.receive_data(data)
+            elif isinstance(event, h11.Data):
+                received += len(event.data)
+                if received > self.config.max_body_bytes:  # chunked: no length known up front
+                    await self._answer_instead(
+                        cycle, 413, f"the body is over {self.config.max_body_bytes} bytes"
+                    )
+                    return False
+                if held is not None and to_app is not None:
+                    await to_app.send(_chunk(held, more_body=True))
+                held = bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                if to_app is not None:
+                    await to_app.send(_chunk(held or b"", more_body=False))
+                return True
+            else:  # pragma: no cover - h11 yields nothing else while a body is read
+                raise RuntimeError(f"unexpected {event!r} in a request body")
+
+    async def _watch(self, cycle: _Cycle) -> bool:
+        """Read while the app works; False if the client has gone.
+
+        The body is all read, so a read returns either nothing - the client has
+        gone, and the app hears ``http.disconnect`` - or the beginning of the
+        next request (pipelined, or sent after this response), kept in h11's
+        buffer for the next cycle: up to a head's worth, then reading stops and
+        TCP makes the client wait.
+        """
+        cycle.watching = True
+        buffered = len(self.h11.trailing_data[0])
+        while buffered <= self.config.max_header_bytes:
+            data = await self.transport.read()
+            if not data:
+                if not cycle.complete:
+                    cycle.client_gone()
+                return False
+            self.h11.receive_data(data)
+            buffered += len(data)
+            if cycle.complete:
+                return True  # the next request has begun to arrive
+        await cycle.done.wait()
+        return True
+
+    async def _answer_instead(self, cycle: _Cycle, status: int, detail: str) -> None:
+        """The body went wrong while the app was running: the server answers.
+
+        To the app it is as if the client had gone: ``receive()`` says
+        ``http.disconnect`` and ``send()`` raises ``ClientDisconnected``.
+        """
+        cycle.disconnected = True
+        if cycle.take_over_response():
+            cycle.complete = True  # (the server's response; the access log has its line)
+            await self._refuse(status, detail, cycle.request)
+        cycle.done.set()
+
+
+def _chunk(body: bytes, more_body: bool) -> Message:
+    return {"type": "http.request", "body": body, "more_body": more_body}
+
+
+def _request_line(request: h11.Request) -> str:
+    method, target = request.method.decode(), request.target.decode("latin-1")
+    return f"{method} {target} HTTP/{request.http_version.decode()}"
+
+
+class _Cycle:
+    """One request and its response: the ``receive`` and ``send`` the app is called with."""
+
+    def __init__(
+        self,
+        connection: HTTPConnection,
+        scope: Scope,
+        request: h11.Request,
+        whole_body: Message | None,
+    ) -> None:
+        self.connection = connection
+        self.scope = scope
+        self.request = request
+        self.is_head = request.method == b"HEAD"
+        self.whole_body = whole_body  # the body in one message, if it came with the head
+        # ... else the connection streams it to the app through here, as it arrives:
+        self.body_to_app: MemoryObjectSendStream[Message] | None = None
+        self.body: MemoryObjectReceiveStream[Message] | None = None
+        if whole_body is None:
+            self.body_to_app, self.body = anyio.create_memory_object_stream[Message](1)
+            self.wants_body = anyio.Event()  # the app called receive(): time for 100 Continue
+        self.done = anyio.Event()  # the response is complete, or never will be
+        self.reading = anyio.CancelScope()  # the connection's reads for this request
+        self.watching = False  # the connection has read the whole body and watches the socket
+        self.expected_continue = connection.h11.they_are_waiting_for_100_continue
+        self.sent_continue = False
+        self.started = False  # http.response.start received (or the server answered)
+        self.complete = False  # the last byte of the response was written
+        self.disconnected = False  # the client has gone, as far as the app can tell
+        self.status = 0
+        self.body_bytes = 0
+        self._response: h11.Response | None = None  # the head, held until the first body
+        self._started_at = time.perf_counter() if connection.config.access_log else 0.0
+
+    async def run(self) -> None:
+        """Call the app; answer 500 for it if it fails before its response starts."""
+        try:
+            await self.connection.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass  # it wrote to a client that had gone: nothing to report
+        except Exception:
+            logger.exception("Exception in ASGI application")
+            await self._internal_error()
+        else:
+            if not self.disconnected and not self.complete:
+                logger.error("ASGI app returned without completing its response")
+                await self._internal_error()
+        finally:
+            if not self.complete and self.connection.config.access_log:
+                self._log(self.status if self.started else _CLIENT_CLOSED_REQUEST)
+            if not self.complete:
+                self.reading.cancel()
+            self.done.set()
+
+    async def receive(self) -> Message:
+        if self.complete or self.disconnected:
+            return {"type": "http.disconnect"}
+        if self.whole_body is not None:
+            message, self.whole_body = self.whole_body, None
+            return message
+        if self.body is None:  # the body came whole: what is left to hear is the end
+            await self.done.wait()
+            return {"type": "http.disconnect"}
+        self.wants_body.set()
+        try:
+            return await self.body.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):  # the server stopped reading
+            return {"type": "http.disconnect"}
+
+    def end_of_body(self) -> None:
+        """No more of the body will be read (it is all read, or never will be)."""
+        if self.body_to_app is not None and self.body is not None:
+            self.body_to_app.close()  # a receive() still waiting returns http.disconnect
+            self.body.close()
+
+    async def send(self, message: Message) -> None:
+        if self.disconnected:
+            raise ClientDisconnected("the client has gone")
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.started:
+                raise RuntimeError("http.response.start was sent twice")
+            status = message["status"]
+            headers = [_date_header(), *message.get("headers", ())]
+            if self.connection.stopping:  # shutting down: this response is the last one
+                headers.append((b"connection", b"close"))
+            # h11 checks every header: a CR or LF in a value raises here (no response splitting).
+            self._response = h11.Response(
+                status_code=status, headers=headers, reason=_REASONS.get(status, b"")
+            )
+            self.started, self.status = True, status
+        elif kind == "http.response.body":
+            if not self.started:
+                raise RuntimeError("http.response.body was sent before http.response.start")
+            if self.complete:
+                raise RuntimeError("http.response.body was sent after the response was complete")
+            await self._write(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise RuntimeError(f"unknown message type {kind!r} for an http scope")
+
+    async def _write(self, body: bytes, more_body: bool) -> None:
+        # Head, body and end in one write: one system call for a small response.
+        h11_connection = self.connection.h11
+        parts = []
+        if self._response is not None:
+            parts.append(_serialize(h11_connection, self._response))
+            self._response = None
+        if body and not self.is_head:  # HEAD: the headers of a GET, no body
+            parts.append(_serialize(h11_connection, h11.Data(data=body)))
+            self.body_bytes += len(body)
+        if not more_body:
+            parts.append(_serialize(h11_connection, h11.EndOfMessage()))
+        try:
+            await self.connection.transport.write(b"".join(parts))
+        except ClientDisconnected:
+            self.client_gone()
+            raise
+        if not more_body:
+            self.complete = True
+            if self.connection.config.access_log:
+                self._log(self.status)
+            self.connection._response_complete(self)
+            self.done.set()
+
+    def take_over_response(self) -> bool:
+        """Claim the response for the server, if the app has written none of it yet."""
+        if self.started and self._response is None:
+            return False
+        self.started, self._response = True, None
+        return True
+
+    def client_gone(self) -> None:
+        self.disconnected = True
+        self.end_of_body()
+        self.reading.cancel()
+        self.done.set()
+
+    async def _internal_error(self) -> None:
+        if self.disconnected or self.complete or not self.take_over_response():
+            return  # too late for a status code: closing the connection says it
+        body = b"Internal Server Error"
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"%d" % len(body)),
+            (b"connection", b"close"),
+        ]
+        self.started = False
+        with contextlib.suppress(ClientDisconnected):
+            await self.send({"type": "http.response.start", "status": 500, "headers": headers})
+            await self.send({"type": "http.response.body", "body": body})
+
+    def _log(self, status: int) -> None:
+        log_request(
+            self.connection.transport.client,
+            _request_line(self.request),
+            status,
+            self.body_bytes,
+            time.perf_counter() - self._started_at,
+        )

@@ -1,0 +1,263 @@
+"""The ASGI ``websocket`` scope over wsproto: from the HTTP upgrade to the close frame.
+
+A WebSocket (RFC 6455) begins as an ordinary HTTP/1.1 ``GET`` with
+``Upgrade: websocket``. ``http11.py`` spots it and hands the connection to a
+``WebSocketSession``, which calls the app with a ``websocket`` scope:
+
+1. ``receive()`` returns ``websocket.connect`` - the client's handshake, not yet answered;
+2. the app sends ``websocket.accept`` (the server answers ``101 Switching
+   Protocols``, h11 steps aside and wsproto takes the bytes from here) or
+   ``websocket.close`` (the server answers ``403`` and the socket is never upgraded);
+3. frames both ways: a reader task turns frames into ``websocket.receive``
+   messages (whole messages, however many frames they came in) and answers
+   pings itself; the app's ``websocket.send`` becomes a frame;
+4. the closing handshake: whoever closes first sends a close frame with a code,
+   the other answers with one, and the app hears ``websocket.disconnect``
+   with the code.
+
+No extensions are negotiated (no ``permessage-deflate``): a client that offers
+compression simply gets uncompressed frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+import anyio.abc
+import h11
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.utilities import generate_accept_token
+
+from minimal_asgi.server.config import Config
+from minimal_asgi.server.connection import ClientDisconnected, Transport
+from minimal_asgi.types import ASGIApp, Message, Scope
+
+__all__ = ["WebSocketSession", "is_websocket_upgrade"]
+
+logger = logging.getLogger("minimal_asgi.server")
+
+_CLOSE_WAIT_SECONDS = 5.0  # how long we wait for the client to answer our close frame
+_NO_STATUS = 1005  # RFC 6455: a close frame without a code
+_ABNORMAL = 1006  # RFC 6455: the connection ended without a close frame
+
+
+def is_websocket_upgrade(request: h11.Request) -> bool:
+    """A ``GET`` asking for ``Upgrade: websocket`` with ``Connection: upgrade``."""
+    if request.method != b"GET":
+        return False
+    upgrade = connection = False
+    for name, value in request.headers:
+        if name == b"upgrade":
+            upgrade = value.strip().lower() == b"websocket"
+        elif name == b"connection":
+            connection = b"upgrade" in {token.strip() for token in value.lower().split(b",")}
+    return upgrade and connection
+
+
+class WebSocketSession:
+    """One WebSocket, from the handshake to the closed socket."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        http: h11.Connection,
+        request: h11.Request,
+        scope: Scope,
+        app: ASGIApp,
+        config: Config,
+    ) -> None:
+        self.transport = transport
+        self.http = http
+        self.app = app
+        self.config = config
+        self.headers = dict(request.headers)
+        offered = b",".join(v for n, v in request.headers if n == b"sec-websocket-protocol")
+        protocols = offered.decode("latin-1").split(",")
+        scope["subprotocols"] = [p.strip() for p in protocols if p.strip()]
+        self.scope = scope
+        self.ws = Connection(ConnectionType.SERVER)
+        self.state = "connecting"  # -> "open" -> "closing" (our close frame sent) -> "closed"
+        self.close_code = _ABNORMAL
+        self.close_reason = ""
+        self.to_app, self.inbox = anyio.create_memory_object_stream[Message](16)
+        self.closed = anyio.Event()  # the closing handshake is over (or the socket is gone)
+        self._connect_sent = False
+        self._tasks: anyio.abc.TaskGroup | None = None
+
+    def shutdown(self) -> None:
+        """Server shutdown: close with 1012 (service restart); the app hears it as a disconnect."""
+        if self._tasks is not None and self.state == "open":
+            self._tasks.start_soon(self._close, 1012, "the server is shutting down")
+
+    async def run(self) -> None:
+        self.http.next_event()  # the EndOfMessage of the GET; h11 now waits for our answer
+        if self.headers.get(b"sec-websocket-version") != b"13" or not self.headers.get(
+            b"sec-websocket-key"
+        ):
+            await self._refuse(400)
+            return
+        async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
+            try:
+                await self.app(self.scope, self.receive, self.send)
+            except ClientDisconnected:
+                pass
+            except Exception:
+                logger.exception("Exception in ASGI application")
+                await self._end(error=True)
+            else:
+                await self._end(error=False)
+            with anyio.move_on_after(_CLOSE_WAIT_SECONDS):
+                await self.closed.wait()
+            tasks.cancel_scope.cancel()
+        self.to_app.close()
+        self.inbox.close()
+
+    async def _end(self, error: bool) -> None:
+        """The app has returned: finish whatever it left open."""
+        if self.state == "connecting":
+            if not error:
+                logger.error("ASGI app returned without accepting or closing the WebSocket")
+            await self._refuse(500)
+        elif self.state == "open":
+            await self._close(1011 if error else 1000, "")
+
+    # -- the app's two callables ------------------------------------------------------
+    async def receive(self) -> Message:
+        if not self._connect_sent:
+            self._connect_sent = True
+            return {"type": "websocket.connect"}
+        try:
+            return await self.inbox.receive()
+        except anyio.EndOfStream:
+            return {
+                "type": "websocket.disconnect",
+                "code": self.close_code,
+                "reason": self.close_reason,
+            }
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            if self.state != "connecting":
+                raise RuntimeError("websocket.accept after the handshake was answered")
+            await self._accept(message)
+        elif kind == "websocket.send":
+            if self.state == "connecting":
+                raise RuntimeError("websocket.send before websocket.accept")
+            if self.state != "open":
+                raise ClientDisconnected("the WebSocket is closed")
+            text, data = message.get("text"), message.get("bytes")
+            frame = TextMessage(data=text) if text is not None else BytesMessage(data=data or b"")
+            await self._write(self.ws.send(frame))
+        elif kind == "websocket.close":
+            if self.state == "connecting":
+                await self._refuse(403)  # closing before accepting: deny the handshake
+            elif self.state == "open":
+                await self._close(message.get("code") or 1000, message.get("reason") or "")
+            # Closing what is already closed is harmless: nothing to do.
+        else:
+            raise RuntimeError(f"unknown message type {kind!r} for a websocket scope")
+
+    # -- the handshake ------------------------------------------------------------------
+    async def _accept(self, message: Message) -> None:
+        key = self.headers[b"sec-websocket-key"]
+        headers = [
+            (b"upgrade", b"websocket"),
+            (b"connection", b"Upgrade"),
+            (b"sec-websocket-accept", generate_accept_token(key)),
+        ]
+        if message.get("subprotocol"):
+            headers.append((b"sec-websocket-protocol", message["subprotocol"].encode()))
+        headers.extend(message.get("headers") or ())
+        switching = h11.InformationalResponse(
+            status_code=101, headers=headers, reason=b"Switching Protocols"
+        )
+        data = self.http.send(switching)
+        assert data is not None
+        await self._write(data)
+        self.state = "open"
+        # Bytes the client sent right after its handshake are already frames.
+        leftover, _ = self.http.trailing_data
+        assert self._tasks is not None
+        self._tasks.start_soon(self._read_frames, leftover)
+
+    async def _refuse(self, status: int) -> None:
+        """Answer the handshake with a plain HTTP response; the socket is never upgraded."""
+        response = h11.Response(
+            status_code=status, headers=[(b"content-length", b"0"), (b"connection", b"close")]
+        )
+        data = (self.http.send(response) or b"") + (self.http.send(h11.EndOfMessage()) or b"")
+        self.state = "closed"
+        self.to_app.close()
+        self.closed.set()
+        try:
+            await self.transport.write(data)
+        except ClientDisconnected:
+            pass
+
+    # -- frames -------------------------------------------------------------------------
+    async def _read_frames(self, data: bytes) -> None:
+        """Turn the client's frames into messages until the closing handshake ends."""
+        parts: list[Any] = []
+        size = 0
+        try:
+            while True:
+                if data:
+                    self.ws.receive_data(data)
+                for event in self.ws.events():
+                    if isinstance(event, TextMessage | BytesMessage):
+                        size += len(event.data)
+                        if size > self.config.websocket_max_message:
+                            await self._close(1009, "message too big")
+                            parts, size = [], 0
+                            continue
+                        parts.append(event.data)
+                        if event.message_finished:
+                            await self.to_app.send(_message(event, parts))
+                            parts, size = [], 0
+                    elif isinstance(event, Ping):
+                        await self._write(self.ws.send(event.response()))
+                    elif isinstance(event, CloseConnection):
+                        self.close_code = event.code or _NO_STATUS
+                        self.close_reason = event.reason or ""
+                        if self.ws.state is ConnectionState.REMOTE_CLOSING:  # client closed first
+                            await self._write(self.ws.send(event.response()))
+                        elif self.ws.state is ConnectionState.OPEN:
+                            # A protocol error (wsproto reports it as a close event): we close.
+                            await self._write(self.ws.send(CloseConnection(code=event.code)))
+                        return
+                data = await self.transport.read()
+                if not data:
+                    return  # the socket ended without a close frame: 1006
+        except ClientDisconnected:
+            pass
+        finally:
+            self.state = "closed"
+            self.to_app.close()
+            self.closed.set()
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.ws.state is not ConnectionState.OPEN:
+            return
+        self.state = "closing"
+        try:
+            await self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
+        except ClientDisconnected:
+            pass
+
+    async def _write(self, data: bytes) -> None:
+        try:
+            await self.transport.write(data)
+        except ClientDisconnected:
+            self.state = "closed"
+            raise
+
+
+def _message(event: TextMessage | BytesMessage, parts: list[Any]) -> Message:
+    if isinstance(event, TextMessage):
+        return {"type": "websocket.receive", "text": "".join(parts)}
+    return {"type": "websocket.receive", "bytes": b"".join(parts)}
