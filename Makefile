@@ -33,7 +33,7 @@ test: lint typecheck
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
 
-# All three benchmarks in quick mode (some minutes); tables and charts land in
+# Every benchmark in quick mode (some minutes); tables and charts land in
 # benchmarks/results/. Over the wire needs wrk (apt-get install -y wrk); one script:
 # .venv/bin/python -m benchmarks.overhead --quick. Full runs: make bench BENCH_FLAGS=
 BENCH_FLAGS ?= --quick
@@ -42,6 +42,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.routing_scale $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.async_vs_sync $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.sql $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.cors_overhead $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info

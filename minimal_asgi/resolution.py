@@ -100,7 +100,13 @@ class Context:
         self.cache: dict[Any, Any] = {}
         self.errors: Errors = []
         self.background: BackgroundTasks | None = None
-        self.teardowns = Teardowns()
+        # Made on the first generator dependency: most requests have none.
+        self.teardowns: Teardowns | None = None
+
+    def _teardowns(self) -> Teardowns:
+        if self.teardowns is None:
+            self.teardowns = Teardowns()
+        return self.teardowns
 
     async def solve(self, dependant: Dependant) -> dict[str, Any] | None:
         """The keyword arguments for ``dependant``, or None if some were invalid."""
@@ -208,11 +214,11 @@ class Context:
         elif kind == "async_gen":
             manager = contextlib.asynccontextmanager(call)(**kwargs)
             value = await manager.__aenter__()
-            self.teardowns.push(_async_exit(manager))
+            self._teardowns().push(_async_exit(manager))
         else:
             sync_manager = contextlib.contextmanager(call)(**kwargs)
             value = await anyio.to_thread.run_sync(sync_manager.__enter__)
-            self.teardowns.push(_sync_exit(sync_manager))
+            self._teardowns().push(_sync_exit(sync_manager))
         if use_cache:
             self.cache[call] = value
         return value
@@ -295,11 +301,13 @@ class DependencyScope:
         try:
             yield self
         except BaseException as exc:
-            await self._context.teardowns.close(exc)
+            if self._context.teardowns:
+                await self._context.teardowns.close(exc)
             raise
         # As after a response: background tasks first, then the teardowns.
         if self._context.background is not None:
             await self._context.background()
-        await self._context.teardowns.close(None)
+        if self._context.teardowns:
+            await self._context.teardowns.close(None)
 
 

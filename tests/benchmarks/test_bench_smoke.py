@@ -65,7 +65,8 @@ def test_check_reports_a_wrong_response() -> None:
 
 
 @pytest.mark.parametrize(
-    "script", ["overhead", "routing_scale", "async_vs_sync", "sql", "cors_overhead"]
+    "script",
+    ["overhead", "routing_scale", "async_vs_sync", "sql", "cors_overhead", "server_vs_uvicorn"],
 )
 def test_benchmark_script_imports(script: str) -> None:
     module = importlib.import_module(f"benchmarks.{script}")
