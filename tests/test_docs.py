@@ -44,7 +44,9 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-CHAPTERS = sorted(DOCS.glob("*.md"))
+# The chapters, and the project README (its example must run too).
+CHAPTERS = [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"]
+IDS = [str(p.relative_to(DOCS.parent)) for p in CHAPTERS]
 
 _FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)")
 _PLACEHOLDER = re.compile(r"(<number>|\.\.\.)")
@@ -300,12 +302,12 @@ def show_output(path: Path) -> None:
 # -- the tests ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_chapter_runs_and_prints_what_it_shows(path: Path) -> None:
     run_chapter(path)
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_chapter_links_reach_what_they_name(path: Path) -> None:
     problems = link_problems(path)
     assert not problems, "\n".join(problems)

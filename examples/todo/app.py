@@ -11,12 +11,14 @@ What it shows (see README.md beside this file):
 - idempotent creation with an Idempotency-Key header;
 - a v2 of one route beside v1 (include_router with a prefix);
 - dependency injection of the layers, so a test can swap the repository;
-- validation errors as 422 problem details, unknown ids as 404.
+- validation errors as 422 problem details, unknown ids as 404;
+- CORS for a browser front-end on another origin (the CORS plugin).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field, replace
 from typing import Annotated
 
@@ -35,6 +37,7 @@ from minimal_asgi import (
     Response,
     Router,
 )
+from minimal_asgi_cors import CORS
 
 
 # -- the data --------------------------------------------------------------------
@@ -213,7 +216,22 @@ async def list_todos_v2(
     return JSONResponse(rows, headers={"x-total-count": str(total)})
 
 
-app = App(title="Todo API", version="1.0.0")
+# A browser front-end served from another origin (a dev server on :5173, say)
+# may call this API; list the origins in TODO_CORS_ORIGINS, comma-separated.
+cors_origins = os.environ.get("TODO_CORS_ORIGINS", "http://localhost:5173").split(",")
+
+app = App(
+    title="Todo API",
+    version="1.0.0",
+    plugins=[
+        CORS(
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["content-type", "idempotency-key"],
+            expose_headers=["location", "link", "x-total-count"],
+        )
+    ],
+)
 app.include_router(v1, prefix="/v1")
 app.include_router(v2, prefix="/v2")
 app.add_middleware(RequestLoggingMiddleware)

@@ -91,3 +91,26 @@ def test_v2_lists_a_bare_array_beside_v1(client: TestClient) -> None:
 def test_every_response_carries_a_request_id(client: TestClient) -> None:
     assert client.get("/v1/todos").headers["x-request-id"]
     assert client.get("/v1/nope").headers["x-request-id"]
+
+
+def test_a_front_end_on_the_allowed_origin_may_create_todos(client: TestClient) -> None:
+    preflight = client.options(
+        "/v1/todos",
+        headers={
+            "origin": "http://localhost:5173",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type, idempotency-key",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
+    created = client.post(
+        "/v1/todos", json={"title": "a"}, headers={"origin": "http://localhost:5173"}
+    )
+    assert created.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "location" in created.headers["access-control-expose-headers"]
+
+
+def test_another_origin_gets_no_cors_headers(client: TestClient) -> None:
+    response = client.get("/v1/todos", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
