@@ -149,6 +149,14 @@ class Headers(Mapping[str, str]):
                 return v.decode("latin-1")
         raise KeyError(key)
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # Written out: Mapping.get would go through __getitem__ and a KeyError.
+        name = key.lower().encode("latin-1")
+        for k, v in self._raw:
+            if k == name:
+                return v.decode("latin-1")
+        return default
+
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False

@@ -392,9 +392,12 @@ def compile_json(annotation: Any, *, forbid_extra: bool = True) -> JsonValidator
     return checked
 
 
-def _simple(kind: str, accept: Callable[[Any], bool]) -> JsonValidator:
+def _simple(kind: str, exact_type: type) -> JsonValidator:
+    """Accept a value of exactly this JSON type: ``type(True) is bool``, so a
+    boolean is not an int here, unlike ``isinstance``."""
+
     def validate(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-        if accept(value):
+        if type(value) is exact_type:
             return value
         errors.append(error(loc, f"expected {kind}, got {_type_name(value)}", "type"))
         return INVALID
@@ -428,9 +431,9 @@ def _compile_json_base(base: Any, forbid_extra: bool) -> JsonValidator:
 
         return optional
     if base is bool:
-        return _simple("a boolean", lambda v: v is True or v is False)
+        return _simple("a boolean", bool)
     if base is int:
-        return _simple("an integer", lambda v: type(v) is int)
+        return _simple("an integer", int)
     if base is float:
 
         def number(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
@@ -448,9 +451,9 @@ def _compile_json_base(base: Any, forbid_extra: bool) -> JsonValidator:
 
         return number
     if base is str:
-        return _simple("a string", lambda v: type(v) is str)
+        return _simple("a string", str)
     if base is type(None):
-        return _simple("null", lambda v: v is None)
+        return _simple("null", type(None))
     if base is uuid.UUID:
         return _from_string("a UUID", _text_uuid)
     if base is dt.datetime:
