@@ -41,7 +41,12 @@ class MultiDict(Mapping[str, str]):
     __slots__ = ("_dict", "_list")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
-        pairs = list(items.items() if isinstance(items, Mapping) else items)
+        # A list (what the parsers produce) first: isinstance() against the
+        # Mapping ABC costs more than building a small query's dict.
+        if type(items) is list:
+            pairs = items
+        else:
+            pairs = list(items.items() if isinstance(items, Mapping) else items)
         self._list: list[tuple[str, str]] = pairs
         self._dict: dict[str, str] = dict(pairs)
 
@@ -92,10 +97,11 @@ class QueryParams(MultiDict):
             else:
                 # Nothing to unescape (the usual ?page=2&sort=name): split by
                 # hand, as parse_qsl would, at a fraction of its cost.
-                pairs = [
-                    (name, value)
-                    for name, _, value in (f.partition("=") for f in query.split("&") if f)
-                ]
+                pairs = []
+                for field in query.split("&"):
+                    if field:
+                        name, _, value = field.partition("=")
+                        pairs.append((name, value))
             super().__init__(pairs)
         else:
             super().__init__(query)

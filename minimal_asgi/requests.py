@@ -265,7 +265,21 @@ def _refuse_constant(name: str) -> Any:
 
 
 # Built once: json.loads(body, parse_constant=...) would build a decoder per call.
-_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_scan_once = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner, when available
+
+
+def _decode_json(text: str) -> Any:
+    """``JSONDecoder.decode`` without its Python-level whitespace handling in the
+    usual case (a body that starts and ends with the value); anything else
+    takes the full path, with its precise error messages."""
+    try:
+        value, end = _scan_once(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)  # leading whitespace, or not JSON: full path
+    if end != len(text):
+        return _DECODER.decode(text)  # trailing whitespace, or extra data
+    return value
 
 
 def _too_large(limit: int) -> HTTPException:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minimal_asgi import App, ClientDisconnect, Request
 from minimal_asgi.datastructures import Address
-from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
+from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, _decode_json
 from minimal_asgi.testing import TestClient
 from minimal_asgi.types import Message, Scope
 
@@ -426,3 +429,25 @@ def test_max_body_size_none_lifts_the_limit() -> None:
     with TestClient(body_echo_app(max_body_size=None)) as client:
         response = client.post("/", content=b"x" * (DEFAULT_MAX_BODY_SIZE + 1))
     assert response.json() == {"length": DEFAULT_MAX_BODY_SIZE + 1}
+
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+_spaces = st.sampled_from(["", " ", "\n", "\t \r\n"])
+
+
+@given(_json_values, _spaces, _spaces)
+def test_the_fast_json_decoder_reads_what_json_loads_reads(
+    value: Any, before: str, after: str
+) -> None:
+    text = before + json.dumps(value) + after
+    assert _decode_json(text) == json.loads(text)
