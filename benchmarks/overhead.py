@@ -48,7 +48,7 @@ WIRE_GOAL = 0.90  # plaintext and JSON: at least this share of raw ASGI's rps
 STARLETTE_GOAL = 0.30  # in process: at most this share of Starlette's µs
 STARLETTE_GOAL_CASES = ("json", "path_param", "route_300", "query_param", "middleware")
 FASTAPI_GOAL = 0.20  # dependencies and body: at most this share of FastAPI's µs
-FASTAPI_GOAL_CASES = ("deps_3", "post_json")
+FASTAPI_GOAL_CASES = ("deps_3", "post_json", "deps_body")
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
