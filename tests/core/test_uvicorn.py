@@ -7,20 +7,17 @@ lifespan run at startup and at shutdown, and a failing startup hook stopping
 the server with its message.
 """
 
-import contextlib
 import http.client
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from minimal_asgi import App
+from tests.server.servers import uvicorn_server
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 15.0  # seconds to wait for the server to listen, not a performance limit
@@ -48,30 +45,8 @@ def app_whose_startup_fails() -> App:
     return app
 
 
-@contextlib.contextmanager
-def serving(app: App) -> Iterator[tuple[str, int]]:
-    """Run ``app`` under uvicorn in a thread on an ephemeral 127.0.0.1 port;
-    yield (host, port) once it listens; always stop the server on the way out."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn stopped before it was listening")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn was not listening after {STARTUP_TIMEOUT}s")
-            time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield "127.0.0.1", port
-    finally:
-        server.should_exit = True
-        thread.join(STARTUP_TIMEOUT)
-        assert not thread.is_alive(), "uvicorn did not stop"
+# One uvicorn-in-a-thread helper for the whole suite (tests/server/servers.py).
+serving = uvicorn_server
 
 
 @pytest.fixture
