@@ -20,7 +20,6 @@ from minimal_asgi import App
 from tests.server.servers import uvicorn_server
 
 REPO = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 15.0  # seconds to wait for the server to listen, not a performance limit
 
 
 def make_app(events: list[str]) -> App:
