@@ -87,6 +87,16 @@ _TEXT_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"),
                  (b"content-length", str(len(_TEXT_BODY)).encode())]
 
 
+async def _raw_body(receive: Any) -> bytes:
+    """What a raw ASGI app does to read a request body: every http.request message."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
 def _raw(case: str) -> Any:
     async def plaintext(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -127,23 +137,13 @@ def _raw(case: str) -> Any:
     async def post_json(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await raw_lifespan(receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        item = Item(**json.loads(body))
+        item = Item(**json.loads(await _raw_body(receive)))
         await raw_send_json(send, {"name": item.name, "total": item.price * item.quantity})
 
     async def deps_body(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await raw_lifespan(receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        item = Item(**json.loads(body))
+        item = Item(**json.loads(await _raw_body(receive)))
         value = await raw_dep_a(await raw_dep_b(await dep_c()))
         await raw_send_json(
             send, {"name": item.name, "total": item.price * item.quantity, "value": value}
@@ -194,7 +194,7 @@ def _minimal_asgi(case: str) -> Any:
     elif case == "route_300":
         for i in range(ROUTES):
             app.add_route(f"/r{i}/{{item_id:int}}", _numbered_endpoint(i), name=f"r{i}")
-    elif case == "deps_3":
+    elif case in ("deps_3", "deps_body"):
         Depends = minimal_asgi.Depends
 
         async def dep_b(c: int = Depends(dep_c)) -> int:
@@ -203,22 +203,17 @@ def _minimal_asgi(case: str) -> Any:
         async def dep_a(b: int = Depends(dep_b)) -> int:
             return b + 1
 
-        @app.get("/deps")
-        async def deps(a: int = Depends(dep_a)) -> dict[str, int]:
-            return {"value": a}
+        if case == "deps_3":
 
-    elif case == "deps_body":
-        Depends = minimal_asgi.Depends
+            @app.get("/deps")
+            async def deps(a: int = Depends(dep_a)) -> dict[str, int]:
+                return {"value": a}
 
-        async def dep_b2(c: int = Depends(dep_c)) -> int:
-            return c + 1
+        else:
 
-        async def dep_a2(b: int = Depends(dep_b2)) -> int:
-            return b + 1
-
-        @app.post("/orders")
-        async def order(item: Item, a: int = Depends(dep_a2)) -> dict[str, Any]:
-            return {"name": item.name, "total": item.price * item.quantity, "value": a}
+            @app.post("/orders")
+            async def order(item: Item, a: int = Depends(dep_a)) -> dict[str, Any]:
+                return {"name": item.name, "total": item.price * item.quantity, "value": a}
 
     elif case == "post_json":
 
@@ -328,7 +323,7 @@ def _fastapi(case: str) -> Any:
     elif case == "route_300":
         for i in range(ROUTES):
             app.add_api_route(f"/r{i}/{{item_id}}", _numbered_endpoint(i), name=f"r{i}")
-    elif case == "deps_3":
+    elif case in ("deps_3", "deps_body"):
 
         async def dep_b(c: int = Depends(dep_c)) -> int:
             return c + 1
@@ -336,21 +331,17 @@ def _fastapi(case: str) -> Any:
         async def dep_a(b: int = Depends(dep_b)) -> int:
             return b + 1
 
-        @app.get("/deps")
-        async def deps(a: int = Depends(dep_a)) -> dict[str, int]:
-            return {"value": a}
+        if case == "deps_3":
 
-    elif case == "deps_body":
+            @app.get("/deps")
+            async def deps(a: int = Depends(dep_a)) -> dict[str, int]:
+                return {"value": a}
 
-        async def dep_b2(c: int = Depends(dep_c)) -> int:
-            return c + 1
+        else:
 
-        async def dep_a2(b: int = Depends(dep_b2)) -> int:
-            return b + 1
-
-        @app.post("/orders")
-        async def order(item: Item, a: int = Depends(dep_a2)) -> dict[str, Any]:
-            return {"name": item.name, "total": item.price * item.quantity, "value": a}
+            @app.post("/orders")
+            async def order(item: Item, a: int = Depends(dep_a)) -> dict[str, Any]:
+                return {"name": item.name, "total": item.price * item.quantity, "value": a}
 
     elif case == "post_json":
 
