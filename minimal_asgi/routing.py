@@ -490,12 +490,15 @@ class Router:
         self._freeze()
 
     # -- matching (per request) ---------------------------------------------
-    def match(self, path: str, method: str) -> tuple[Route | None, Sequence[Any], set[str]]:
+    def match(
+        self, path: str, method: str, *, greedy: bool = True
+    ) -> tuple[Route | None, Sequence[Any], set[str]]:
         """Find the route for ``method`` at ``path``.
 
         Returns ``(route, values, allowed)``: the route and its converted path
         values, or ``None`` and the set of methods the path does allow (empty:
-        no route has this path at all -> 404; otherwise -> 405).
+        no route has this path at all -> 404; otherwise -> 405). ``greedy=False``
+        skips the fast first try, for a caller that has just made it.
         """
         allowed: set[str] = set()
         handlers = self._static.get(path)
@@ -508,7 +511,7 @@ class Router:
             allowed |= _allowed(handlers)
 
         segments = path[1:].split("/")
-        found = self._match_greedy(segments, method)
+        found = self._match_greedy(segments, method) if greedy else None
         if found is not None:
             return found[0], found[1], allowed
         count = len(segments)
@@ -618,7 +621,9 @@ class Router:
             await self._dispatch_websocket(scope, receive, send, path)
             return
         method = scope["method"]
-        route, values, allowed = self.match(path, method)
+        # Router.__call__ already tried the static dict and the greedy walk
+        # (or hit a static path without this method): walk everything.
+        route, values, allowed = self.match(path, method, greedy=False)
         if route is None:
             await self._no_match(scope, receive, send, path, method, allowed)
             return
