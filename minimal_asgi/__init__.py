@@ -13,6 +13,7 @@ from minimal_asgi.errors import ProblemResponse
 from minimal_asgi.exceptions import ConfigurationError, HTTPException, MinimalASGIError
 from minimal_asgi.files import FileResponse
 from minimal_asgi.middleware import Middleware
+from minimal_asgi.plugins import Plugin, RouteInfo
 from minimal_asgi.request_logging import (
     JSONFormatter,
     RequestIdFilter,
@@ -66,6 +67,7 @@ __all__ = [
     "NoMatchFound",
     "Pattern",
     "PlainTextResponse",
+    "Plugin",
     "ProblemResponse",
     "Query",
     "QueryParams",
@@ -77,6 +79,7 @@ __all__ = [
     "RequestValidationError",
     "Response",
     "Route",
+    "RouteInfo",
     "Router",
     "Scope",
     "Secret",
