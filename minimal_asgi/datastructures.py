@@ -41,8 +41,8 @@ class MultiDict(Mapping[str, str]):
     __slots__ = ("_dict", "_list")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
-        # A list (what the parsers produce) first: isinstance() against the
-        # Mapping ABC costs more than building a small query's dict.
+        # PERF: a list (what the parsers produce) first: isinstance() against
+        # the Mapping ABC costs more than building a small query's dict.
         if type(items) is list:
             pairs = items
         else:
@@ -60,7 +60,7 @@ class MultiDict(Mapping[str, str]):
         return self._dict[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        # Mapping.get would go through __getitem__ and a try/except, in Python.
+        # PERF: Mapping.get would go through __getitem__ and a try/except, in Python.
         return self._dict.get(key, default)
 
     def __contains__(self, key: object) -> bool:
@@ -95,8 +95,9 @@ class QueryParams(MultiDict):
             if "%" in query or "+" in query:
                 pairs = parse_qsl(query, keep_blank_values=True)
             else:
-                # Nothing to unescape (the usual ?page=2&sort=name): split by
-                # hand, as parse_qsl would, at a fraction of its cost.
+                # PERF: nothing to unescape (the usual ?page=2&sort=name): split
+                # by hand, as parse_qsl would, at a fraction of its cost (a
+                # hypothesis test checks the two agree).
                 pairs = []
                 for field in query.split("&"):
                     if field:
@@ -156,7 +157,7 @@ class Headers(Mapping[str, str]):
         raise KeyError(key)
 
     def get(self, key: str, default: Any = None) -> Any:
-        # Written out: Mapping.get would go through __getitem__ and a KeyError.
+        # PERF: written out: Mapping.get would go through __getitem__ and a KeyError.
         name = key.lower().encode("latin-1")
         for k, v in self._raw:
             if k == name:

@@ -82,8 +82,8 @@ class Context:
     __slots__ = ("background", "cache", "errors", "overrides", "path_key", "path_params",
                  "request", "teardowns")
 
-    # Set only by WebSocketContext; a class attribute here, so that an HTTP
-    # request's Context costs not one store more for it.
+    # PERF: set only by WebSocketContext; a class attribute here, so that an
+    # HTTP request's Context costs not one store more for it.
     websocket: WebSocket | None = None
 
     def __init__(
@@ -100,7 +100,7 @@ class Context:
         self.cache: dict[Any, Any] = {}
         self.errors: Errors = []
         self.background: BackgroundTasks | None = None
-        # Made on the first generator dependency: most requests have none.
+        # PERF: made on the first generator dependency: most requests have none.
         self.teardowns: Teardowns | None = None
 
     def _teardowns(self) -> Teardowns:

@@ -599,6 +599,9 @@ class Router:
         catch-all), with no stack. This is the first path the full walk in
         ``match`` would try, so when it ends at a handler for ``method`` the
         answer is the same; when it does not, ``match`` walks everything."""
+        # PERF: no stack, no tuples per step: about half the cost of the full
+        # walk on a path that matches; a hypothesis test checks match() against
+        # a reference matcher.
         node = self._root
         values: list[Any] = []
         for index, segment in enumerate(segments):
@@ -650,7 +653,8 @@ class Router:
                     scope["route"] = route
                     names = route.param_names
                     scope["path_params"] = (
-                        {names[0]: values[0]}  # the usual single parameter, without zip
+                        # PERF: the usual single parameter, without zip.
+                        {names[0]: values[0]}
                         if len(values) == 1
                         else dict(zip(names, values, strict=True))
                     )
