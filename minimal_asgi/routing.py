@@ -548,6 +548,8 @@ class Router:
     ) -> tuple[Route | None, Sequence[Any], set[str]]:
         # greedy=False skips the fast first try, for a caller that just made it.
         allowed: set[str] = set()
+        if not path.startswith("/"):
+            return None, (), allowed  # not a path the router can match: see __call__
         handlers = self._static.get(path)
         if handlers is not None:
             route = handlers.get(method)
@@ -646,7 +648,11 @@ class Router:
                     scope["path_params"] = {}
                     await route.handle(scope, receive, send, ())
                     return
-            else:
+            elif path.startswith("/"):
+                # Only a path that starts with "/" is matched: "Xadmin/users"
+                # must not reach /admin/users while a middleware guarding
+                # "/admin" lets it pass (the server should refuse such a target;
+                # this holds whatever server runs the app).
                 found = self._match_greedy(path[1:].split("/"), scope.get("method", ""))
                 if found is not None:
                     route, values = found
