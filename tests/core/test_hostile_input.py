@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from minimal_asgi import App, Request
+from minimal_asgi import App, NoMatchFound, Request
 from minimal_asgi.datastructures import URL
 from minimal_asgi.testing import TestClient
 from minimal_asgi.types import Message, Receive, Scope, Send
@@ -150,3 +150,43 @@ def test_a_well_formed_host_header_gives_the_host_and_port(
              "headers": [(b"host", host.encode())], "server": ("10.0.0.1", 443)}
     url = URL.from_scope(scope)
     assert (url.hostname, url.port) == expected
+
+
+# -- 6 and 8. numbers in the path that no database or JSON can carry --------------------
+def numbers_app() -> App:
+    app = App(openapi_url=None, docs_url=None)
+
+    @app.get("/posts/{post_id:int}")
+    async def post(post_id: int) -> dict[str, int]:
+        return {"id": post_id}
+
+    @app.get("/prices/{amount:float}")
+    async def price(amount: float) -> dict[str, float]:
+        return {"amount": amount}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/posts/9223372036854775808", "/posts/99999999999999999999", "/posts/" + "9" * 5000,
+     "/prices/" + "9" * 400],
+)
+def test_a_number_too_large_for_its_type_matches_no_route(path: str) -> None:
+    with TestClient(numbers_app()) as client:
+        response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_largest_int64_still_matches() -> None:
+    with TestClient(numbers_app()) as client:
+        assert client.get("/posts/9223372036854775807").json() == {"id": 2**63 - 1}
+        assert client.get("/prices/" + "9" * 300).status_code == 200  # large, but finite
+
+
+def test_url_path_for_refuses_an_int_beyond_the_path_range() -> None:
+    app = numbers_app()
+    assert app.url_path_for("post", post_id=2**63 - 1) == "/posts/9223372036854775807"
+    with pytest.raises(NoMatchFound):
+        app.url_path_for("post", post_id=2**63)
