@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from minimal_asgi.concurrency import as_async
 from minimal_asgi.datastructures import State
 from minimal_asgi.dependencies import DependencyOverrides, PlanBuilder
-from minimal_asgi.errors import ErrorHandlers, ExceptionHandler
+from minimal_asgi.errors import ErrorHandlers, ExceptionHandler, ProblemResponse
 from minimal_asgi.exceptions import ConfigurationError
 from minimal_asgi.handlers import RouteSettings
 from minimal_asgi.hooks import Hooks, hook_name
@@ -339,8 +339,21 @@ class App:
             await self._serve_lifespan(scope, receive, send)
             return
         scope["app"] = self
-        entry = self._entry or self.build()
+        entry = self._entry or self._build_without_lifespan()
         await entry(scope, receive, send)
+
+    def _build_without_lifespan(self) -> ASGIApp:
+        """A request came first: the server sent no lifespan events (daphne does
+        not, for one). Serving is fine unless something had to start: then every
+        request fails, loudly, rather than as a "Database is not connected" deep
+        inside some endpoint. See docs/05-lifecycle-hooks.md."""
+        entry = self.build()
+        not_started = [hook_name(self._lifespan)] if self._lifespan is not None else []
+        not_started += [hook_name(step) for kind, step in self._lifespan_steps
+                        if kind != "shutdown"]
+        if not_started:
+            self._entry = entry = _NotStarted(not_started)
+        return entry
 
     # -- lifespan ----------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -392,3 +405,26 @@ class App:
                 raise
             return
         await send({"type": "lifespan.shutdown.complete"})
+
+
+class _NotStarted:
+    """Stands in for an app whose startup never ran: a problem-details 500 for
+    each request (a WebSocket closes with 1011), and a log line saying why."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self.message = (
+            "the server sent no lifespan events, so the app's startup never ran and "
+            f"these steps did not start: {', '.join(steps)}. Run the app under a server "
+            "that speaks the ASGI lifespan protocol (uvicorn, hypercorn, granian, "
+            "python -m minimal_asgi.server)"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        logger.error("%s %s refused: %s", scope.get("method", scope["type"]), scope["path"],
+                     self.message)
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1011})
+            return
+        detail = "The application did not start; see the server log."
+        await ProblemResponse(500, detail)(scope, receive, send)

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from minimal_asgi.exceptions import HTTPException, problem_details
-from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
+from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, ClientDisconnect, Request
 from minimal_asgi.responses import RESPONSE_STARTED, JSONResponse, Response, without_body
 from minimal_asgi.types import Receive, Scope, Send
 from minimal_asgi.validation import RequestValidationError
@@ -113,6 +113,13 @@ class ErrorHandlers:
             return
         if scope.get(RESPONSE_STARTED):
             raise exc  # too late to answer with an error: the server closes the stream
+        if isinstance(exc, ClientDisconnect):
+            # Not an error of the app's: the client went away while sending its
+            # body. Nobody is left to read an answer, and a traceback in the log
+            # would be noise; dependency teardowns have already seen it (a
+            # transaction rolled back). One debug line, and the request ends.
+            logger.debug("client disconnected during %s %s", scope.get("method"), scope["path"])
+            return
         if scope.get("method") == "HEAD":
             send = without_body(send)
         handler = self.handler_for(type(exc))

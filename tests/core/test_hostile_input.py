@@ -3,12 +3,15 @@ and never a bypass. Found by the hardening review (issue 11)."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from minimal_asgi import App, NoMatchFound, Request
+from minimal_asgi import App, Depends, NoMatchFound, Request
 from minimal_asgi.datastructures import URL
 from minimal_asgi.testing import TestClient
 from minimal_asgi.types import Message, Receive, Scope, Send
@@ -190,3 +193,107 @@ def test_url_path_for_refuses_an_int_beyond_the_path_range() -> None:
     assert app.url_path_for("post", post_id=2**63 - 1) == "/posts/9223372036854775807"
     with pytest.raises(NoMatchFound):
         app.url_path_for("post", post_id=2**63)
+
+
+# -- 12. a client that disconnects mid-body ---------------------------------------------
+@dataclass
+class Note:
+    text: str
+
+
+@pytest.mark.anyio
+async def test_a_client_gone_mid_body_ends_the_request_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events: list[str] = []
+    app = App(openapi_url=None, docs_url=None)
+
+    async def session() -> Any:
+        try:
+            yield "session"
+        except BaseException as exc:
+            events.append(f"teardown saw {type(exc).__name__}")
+            raise
+
+    @app.post("/notes")
+    async def create(db: str = Depends(session), *, note: Note) -> dict[str, str]:
+        return {"text": note.text}
+
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"text": "half', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> Message:
+        return next(messages)
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/notes", "raw_path": b"/notes", "root_path": "",
+        "query_string": b"", "headers": [(b"host", b"t"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }
+    caplog.set_level(logging.DEBUG)
+    await app(scope, receive, send)  # no exception for the server to log
+    assert sent == []  # nobody to answer
+    assert events == ["teardown saw ClientDisconnect"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in caplog.records if r.name == "minimal_asgi.errors"] == [
+        "client disconnected during POST /notes"
+    ]
+
+
+# -- 15. a server that sends no lifespan events ---------------------------------------
+@pytest.mark.anyio
+async def test_without_lifespan_an_app_with_startup_steps_refuses_requests_and_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Pool:
+        def setup(self, app: App) -> None:
+            app.add_lifespan(self.open)
+
+        @contextlib.asynccontextmanager
+        async def open(self, app: App) -> Any:
+            yield
+
+    app = App(plugins=[Pool()], openapi_url=None, docs_url=None)
+
+    @app.on_startup
+    async def warm_cache() -> None:
+        return None
+
+    @app.get("/")
+    async def home() -> str:
+        return "home"
+
+    caplog.set_level(logging.ERROR, logger="minimal_asgi")
+    for _ in range(2):  # every request, not only the first
+        sent = await call(app, {"path": "/"})
+        assert status_of(sent) == 500
+        assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+    [line, _] = [r.getMessage() for r in caplog.records]
+    assert "the server sent no lifespan events" in line
+    assert "Pool.open" in line and "warm_cache" in line
+
+
+@pytest.mark.anyio
+async def test_without_lifespan_an_app_with_nothing_to_start_serves() -> None:
+    app = App(openapi_url=None, docs_url=None)
+
+    @app.on_shutdown
+    async def flush() -> None:  # nothing to start: serving is safe
+        return None
+
+    @app.get("/")
+    async def home() -> str:
+        return "home"
+
+    sent = await call(app, {"path": "/"})
+    assert status_of(sent) == 200
