@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from minimal_asgi.exceptions import ConfigurationError, HTTPException, MinimalASGIError
     from minimal_asgi.files import FileResponse
     from minimal_asgi.middleware import Middleware
-    from minimal_asgi.plugins import Plugin
+    from minimal_asgi.plugins import Plugin, RouteInfo
     from minimal_asgi.request_logging import (
         JSONFormatter,
         RequestIdFilter,
@@ -89,6 +89,7 @@ _EXPORTS: dict[str, str] = {
     "FileResponse": "minimal_asgi.files",
     "Middleware": "minimal_asgi.middleware",
     "Plugin": "minimal_asgi.plugins",
+    "RouteInfo": "minimal_asgi.plugins",
     "JSONFormatter": "minimal_asgi.request_logging",
     "RequestIdFilter": "minimal_asgi.request_logging",
     "RequestLoggingMiddleware": "minimal_asgi.request_logging",
@@ -164,6 +165,7 @@ __all__ = [
     "RequestValidationError",
     "Response",
     "Route",
+    "RouteInfo",
     "Router",
     "Scope",
     "Secret",

@@ -23,15 +23,15 @@ from minimal_asgi.datastructures import State
 from minimal_asgi.dependencies import DependencyOverrides, PlanBuilder
 from minimal_asgi.errors import ErrorHandlers, ExceptionHandler
 from minimal_asgi.exceptions import ConfigurationError
-from minimal_asgi.handlers import RouteSettings, RouteWrapper
+from minimal_asgi.handlers import RouteSettings
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.middleware import Middleware, build_middleware_stack
 from minimal_asgi.openapi import add_openapi_routes, openapi_document
-from minimal_asgi.plugins import load_plugin
+from minimal_asgi.plugins import Plugin, RouteWrapper, load_plugin
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
 from minimal_asgi.resolution import DependencyScope
 from minimal_asgi.routing import Route, Router, WebSocketRoute
-from minimal_asgi.trace import run_traced
+from minimal_asgi.trace import RouterSpan, run_traced
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -64,7 +64,7 @@ class App:
         on_startup: Sequence[Callable[[], Any]] | None = None,
         on_shutdown: Sequence[Callable[[], Any]] | None = None,
         lifespan: Lifespan | None = None,
-        plugins: Sequence[Any] | None = None,
+        plugins: Sequence[Plugin | str] | None = None,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         redirect_slashes: bool = True,
         trace: bool | None = None,
@@ -103,7 +103,7 @@ class App:
         # order: started in this order, stopped in the reverse (a stack).
         self._lifespan_steps: list[tuple[str, Callable[..., Any]]] = []
         self._route_wrappers: list[RouteWrapper] = []
-        self.plugins: list[Any] = []
+        self.plugins: list[Plugin] = []
         self._lifespan = lifespan
         self._entry: ASGIApp | None = None
         for exc_type, handler in (exception_handlers or {}).items():
@@ -225,11 +225,13 @@ class App:
     def add_route_wrapper(self, wrapper: RouteWrapper) -> None:
         """Let a plugin wrap the routes it cares about, once, at startup.
 
-        ``wrapper(route, handler)`` receives each route (read ``route.options``,
-        e.g. ``@app.get("/x", cache=30)`` gives ``{"cache": 30}``) and the ASGI
-        app that runs that route's hooks and endpoint; it returns that app
-        unchanged, or a new ASGI app around it. Routes a plugin ignores pay
-        nothing per request. WebSocket routes are not passed to wrappers.
+        ``wrapper(route, handler)`` receives each route as a read-only
+        ``RouteInfo`` (plugins.py: its path, methods, name, ``options`` - e.g.
+        ``@app.get("/x", cache=30)`` gives ``{"cache": 30}`` - and
+        ``route.uses(dependency)``) and the ASGI app that runs that route's
+        hooks and endpoint; it returns that app unchanged, or a new ASGI app
+        around it. Routes a plugin ignores pay nothing per request. WebSocket
+        routes are not passed to wrappers.
         """
         self._check_open("add a route wrapper")
         self._route_wrappers.append(wrapper)
@@ -258,7 +260,7 @@ class App:
         assert self._plan_builder is not None
         return DependencyScope(self._plan_builder, self.dependency_overrides)._run()
 
-    def install(self, plugin: Any) -> None:
+    def install(self, plugin: Plugin | str) -> None:
         """Set up a plugin: any object with a ``setup(app)`` method, or the name
         of an installed one (see minimal_asgi.plugins)."""
         self._check_open("install a plugin")
@@ -307,7 +309,7 @@ class App:
         self.router.errors = ErrorHandlers(
             dict(self.exception_handlers), self.debug, self.max_body_size
         )
-        inner: ASGIApp = self.router.call_traced if self.trace else self.router
+        inner: ASGIApp = RouterSpan(self.router) if self.trace else self.router
         stack = build_middleware_stack(inner, self.user_middleware, self.trace)
         if self.trace:
             traced_stack = stack

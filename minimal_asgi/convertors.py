@@ -53,7 +53,15 @@ _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+# The largest {name:int}: a signed 64-bit integer, what a database id column
+# (PostgreSQL BIGINT, SQLite INTEGER) can hold. A larger segment is no int for
+# the router (so, usually, a 404), rather than a value no database accepts.
+INT_MAX = 2**63 - 1
+
+
 class IntegerConvertor(Convertor):
+    """ASCII digits, 0 to ``INT_MAX`` (documented as int64 in OpenAPI)."""
+
     name, priority = "int", 10
 
     def convert(self, segment: str) -> int:
@@ -61,11 +69,16 @@ class IntegerConvertor(Convertor):
         # ASCII digits only (two C-level checks, faster than a regex).
         if not (segment.isascii() and segment.isdigit()):
             raise ValueError(segment)
-        return int(segment)
+        value = int(segment) if len(segment) < 4300 else INT_MAX + 1
+        # PERF: 18 digits or fewer are always below INT_MAX: one len() on the
+        # usual id, the comparison only for long segments.
+        if len(segment) > 18 and value > INT_MAX:
+            raise ValueError(f"larger than {INT_MAX}")
+        return value
 
     def to_string(self, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{value!r} is not a non-negative int")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
+            raise ValueError(f"{value!r} is not an int from 0 to {INT_MAX}")
         return str(value)
 
 
@@ -75,7 +88,10 @@ class FloatConvertor(Convertor):
     def convert(self, segment: str) -> float:
         if not _DECIMAL.fullmatch(segment):
             raise ValueError(segment)
-        return float(segment)
+        value = float(segment)
+        if value == math.inf:  # 400 nines: a float, but one no JSON can carry
+            raise ValueError("too large for a float")
+        return value
 
     def to_string(self, value: Any) -> str:
         number = float(value)

@@ -41,8 +41,8 @@ class MultiDict(Mapping[str, str]):
     __slots__ = ("_dict", "_list")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
-        # A list (what the parsers produce) first: isinstance() against the
-        # Mapping ABC costs more than building a small query's dict.
+        # PERF: a list (what the parsers produce) first: isinstance() against
+        # the Mapping ABC costs more than building a small query's dict.
         if type(items) is list:
             pairs = items
         else:
@@ -60,7 +60,7 @@ class MultiDict(Mapping[str, str]):
         return self._dict[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        # Mapping.get would go through __getitem__ and a try/except, in Python.
+        # PERF: Mapping.get would go through __getitem__ and a try/except, in Python.
         return self._dict.get(key, default)
 
     def __contains__(self, key: object) -> bool:
@@ -95,8 +95,9 @@ class QueryParams(MultiDict):
             if "%" in query or "+" in query:
                 pairs = parse_qsl(query, keep_blank_values=True)
             else:
-                # Nothing to unescape (the usual ?page=2&sort=name): split by
-                # hand, as parse_qsl would, at a fraction of its cost.
+                # PERF: nothing to unescape (the usual ?page=2&sort=name): split
+                # by hand, as parse_qsl would, at a fraction of its cost (a
+                # hypothesis test checks the two agree).
                 pairs = []
                 for field in query.split("&"):
                     if field:
@@ -156,7 +157,7 @@ class Headers(Mapping[str, str]):
         raise KeyError(key)
 
     def get(self, key: str, default: Any = None) -> Any:
-        # Written out: Mapping.get would go through __getitem__ and a KeyError.
+        # PERF: written out: Mapping.get would go through __getitem__ and a KeyError.
         name = key.lower().encode("latin-1")
         for k, v in self._raw:
             if k == name:
@@ -295,9 +296,10 @@ class URL:
                 host_header = v.decode("latin-1")
                 break
         hostname, port = "", None
-        if host_header:
-            hostname, port = _split_host(host_header)
-        elif server:
+        split = _split_host(host_header) if host_header else None
+        if split is not None:
+            hostname, port = split
+        elif server:  # no Host header, or one that is not a host: the server's address
             hostname, port = server[0], server[1]
         default = 443 if scheme in ("https", "wss") else 80
         if port == default:
@@ -310,6 +312,11 @@ class URL:
             path = raw_path.decode("latin-1")
         else:
             path = quote(scope["path"], safe="/:@!$&'()*+,;=~")
+        if not path.startswith("/"):
+            # A target like "@evil.example" or "evil.example/x" (no leading
+            # "/") would, written after the host, become part of the authority:
+            # "http://testserver@evil.example". Anchor it at the root.
+            path = "/" + path
         return cls(scheme, hostname, port, path, query)
 
     @property
@@ -342,15 +349,46 @@ class URL:
         return hash(str(self))
 
 
-def _split_host(host: str) -> tuple[str, int | None]:
+# What a Host header's host part may hold (RFC 3986 reg-name, IPv4, and the
+# inside of an IPv6 literal): none of "/", "?", "#", "@", "\\", spaces or controls,
+# which would let it reach into the URL's path or userinfo.
+_HOST_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;="
+)
+
+
+def _split_host(host: str) -> tuple[str, int | None] | None:
+    """``"example.com:8000"`` -> ``("example.com", 8000)``; None if the header
+    is not a host (then the URL uses the server's address instead)."""
     if host.startswith("["):  # IPv6 literal: [::1]:8000
         end = host.find("]")
         name, rest = host[1:end], host[end + 1 :]
-        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit():
-        return name, int(port)
-    return host, None
+        if end < 0 or not set(name) <= _HOST_CHARS | {":"}:
+            return None
+        if not rest:
+            return name, None
+        port = _port(rest[1:]) if rest.startswith(":") else None
+        return (name, port) if port is not None else None
+    name, sep, port_text = host.rpartition(":")
+    if not sep:
+        name, port = host, None
+    elif not port_text:
+        port = None  # "example.com:" - an empty port is allowed, and means the default
+    else:
+        port = _port(port_text)
+        if port is None:
+            return None
+    if not name or not set(name) <= _HOST_CHARS:
+        return None
+    return name, port
+
+
+def _port(text: str) -> int | None:
+    """A port: 1 to 5 ASCII digits, at most 65535 (``"²".isdigit()`` is true)."""
+    if 0 < len(text) <= 5 and text.isascii() and text.isdigit():
+        port = int(text)
+        return port if port <= 65535 else None
+    return None
 
 
 class State:

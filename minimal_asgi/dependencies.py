@@ -31,14 +31,12 @@ endpoint raised, receives the exception (so a transaction can roll back).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
-
-import anyio
-import anyio.to_thread
 
 from minimal_asgi.background import BackgroundTasks
 from minimal_asgi.concurrency import is_async_callable
@@ -59,6 +57,7 @@ from minimal_asgi.websockets import WebSocket
 
 __all__ = [
     "CallPlan",
+    "CallShape",
     "Cookie",
     "DependencyOverrides",
     "Depends",
@@ -613,27 +612,47 @@ class DependencyOverrides(dict[Callable[..., Any], Callable[..., Any]]):
 
 
 # -- the route's call plan -----------------------------------------------------------
-Invoke = Callable[[Request | None, Sequence[Any]], Awaitable[Any]]
+class CallShape(enum.Enum):
+    """How an endpoint is called, decided once from its plan.
+
+    The first four need no per-request ``Context``: the endpoint takes nothing
+    but path values and the ``Request``, so the handler passes them straight
+    in. ``CONTEXT`` is everything else (dependencies, query, headers, cookies,
+    a body, guards, validated path values).
+    """
+
+    NO_ARGS = "endpoint()"
+    PATH_VALUES = "endpoint(*path_values)"
+    REQUEST = "endpoint(request)"
+    KEYWORDS = "endpoint(**{path values and the Request, by name})"
+    CONTEXT = "endpoint(**arguments a Context resolved)"
 
 
 @dataclass(frozen=True, slots=True)
 class CallPlan:
-    """What the router needs to call one endpoint.
-
-    ``invoke`` is set for the simple, common shapes (no arguments; exactly the
-    path values; path values and the Request): no context object is built per
-    request. Anything else (dependencies, query, body, ...) goes through the
-    ``dependant`` with a ``Context``.
-    """
+    """What the route needs to call one endpoint: its plan, and its shape."""
 
     dependant: Dependant
-    invoke: Invoke | None
-    needs_request: bool
-    description: str
-    # "no_args", "path_values" (endpoint(*values)), "request" (endpoint(request)),
-    # "keywords" (path values and/or the Request by name) or "context"
-    # (everything else).
-    shape: str = "context"
+    shape: CallShape
+    # The route's path parameters, in path order: (name, converter name).
+    path_params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def path_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.path_params)
+
+    @property
+    def path_key(self) -> frozenset[tuple[str, str]]:
+        """What a dependency override's plan is looked up by."""
+        return frozenset(self.path_params)
+
+    @property
+    def needs_request(self) -> bool:
+        return self.dependant.needs_request
+
+    @property
+    def description(self) -> str:
+        return self.dependant.description
 
 
 def build_call_plan(
@@ -659,16 +678,27 @@ def build_call_plan(
             "StreamingResponse to stream"
         )
     check_connection_kind(dependant, websocket)
-    shape, invoke = "context", None
-    if not dependant.needs_context:
-        shape, invoke = _simple_invoke(dependant, list(path_params))
-    return CallPlan(
-        dependant=dependant,
-        invoke=invoke,
-        needs_request=dependant.needs_request,
-        description=dependant.description,
-        shape=shape,
+    shape = _call_shape(dependant, tuple(path_params))
+    return CallPlan(dependant, shape, tuple(path_params.items()))
+
+
+def _call_shape(dependant: Dependant, path_names: tuple[str, ...]) -> CallShape:
+    """The simplest shape that calls ``dependant``; CONTEXT when none fits."""
+    if dependant.needs_context:
+        return CallShape.CONTEXT
+    sources = dependant.sources
+    if not sources:
+        return CallShape.NO_ARGS
+    names = tuple(source.name for source in sources)
+    parameters = inspect.signature(dependant.call).parameters
+    positional = all(
+        parameters[name].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for name in names
     )
+    if positional and names == path_names:
+        return CallShape.PATH_VALUES
+    if positional and len(sources) == 1 and isinstance(sources[0], RequestSource):
+        return CallShape.REQUEST
+    return CallShape.KEYWORDS
 
 
 def check_connection_kind(endpoint: Dependant, websocket: bool) -> None:
@@ -697,58 +727,3 @@ def check_connection_kind(endpoint: Dependant, websocket: bool) -> None:
                     f"{where} asks for a WebSocket, but this is an HTTP route; register "
                     "the endpoint with @app.websocket(path), or annotate it `Request`"
                 )
-
-
-def _simple_invoke(dependant: Dependant, path_names: list[str]) -> tuple[str, Invoke]:
-    """The three shapes of call that need no per-request context. Choosing one at
-    startup means the common cases pay for no dict building per request."""
-    endpoint, is_async = dependant.call, dependant.kind == "async"
-    sources = dependant.sources
-    names = [s.name for s in sources]
-    if not sources:
-        if is_async:
-
-            async def no_args(request: Request | None, values: Sequence[Any]) -> Any:
-                return await endpoint()
-
-            return "no_args", no_args
-
-        async def no_args_sync(request: Request | None, values: Sequence[Any]) -> Any:
-            return await anyio.to_thread.run_sync(endpoint)
-
-        return "no_args", no_args_sync
-    signature = inspect.signature(endpoint)
-    positional = all(
-        signature.parameters[n].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for n in names
-    )
-    if names == path_names and positional:
-        if is_async:
-
-            async def path_values(request: Request | None, values: Sequence[Any]) -> Any:
-                return await endpoint(*values)
-
-            return "path_values", path_values
-
-        async def path_values_sync(request: Request | None, values: Sequence[Any]) -> Any:
-            return await anyio.to_thread.run_sync(endpoint, *values)
-
-        return "path_values", path_values_sync
-    if len(sources) == 1 and isinstance(sources[0], RequestSource) and positional and is_async:
-
-        async def request_only(request: Request | None, values: Sequence[Any]) -> Any:
-            return await endpoint(request)
-
-        return "request", request_only
-    # Path values and/or the Request, by keyword.
-    getters: list[tuple[str, int]] = [
-        (s.name, path_names.index(s.name) if isinstance(s, PathSource) else -1) for s in sources
-    ]
-
-    async def keywords(request: Request | None, values: Sequence[Any]) -> Any:
-        kwargs = {name: request if index < 0 else values[index] for name, index in getters}
-        if is_async:
-            return await endpoint(**kwargs)
-        return await anyio.to_thread.run_sync(lambda: endpoint(**kwargs))
-
-    return "keywords", keywords
-

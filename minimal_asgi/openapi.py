@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
+from minimal_asgi.convertors import INT_MAX
 from minimal_asgi.dependencies import (
     BodySource,
     Dependant,
@@ -92,7 +93,7 @@ _SCALARS: dict[Any, dict[str, Any]] = {
 _CONVERTOR_SCHEMAS: dict[str, dict[str, Any]] = {
     "str": {"type": "string", "minLength": 1},
     "path": {"type": "string"},
-    "int": {"type": "integer", "minimum": 0},
+    "int": {"type": "integer", "format": "int64", "minimum": 0, "maximum": INT_MAX},
     "float": {"type": "number", "minimum": 0},
     "uuid": {"type": "string", "format": "uuid"},
 }
@@ -584,6 +585,8 @@ def _path_schema(kind: str, annotation: Any, registry: SchemaRegistry) -> dict[s
             schema[keyword] = declared[keyword]
     if isinstance(schema.get("minimum"), int | float) and schema["minimum"] < 0:
         schema["minimum"] = 0  # the int and float converters match digits only
+    if kind == "int" and schema["maximum"] > INT_MAX:
+        schema["maximum"] = INT_MAX  # nor does the int converter match beyond int64
     return schema
 
 

@@ -27,21 +27,64 @@ is a ``ConfigurationError`` that names the ``pip install`` to run.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from minimal_asgi.exceptions import ConfigurationError
+from minimal_asgi.types import ASGIApp
 
-__all__ = ["ENTRY_POINT_GROUP", "Plugin", "available_plugins", "load_plugin"]
+if TYPE_CHECKING:
+    from minimal_asgi.app import App
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Plugin",
+    "RouteInfo",
+    "RouteWrapper",
+    "available_plugins",
+    "load_plugin",
+]
 
 ENTRY_POINT_GROUP = "minimal_asgi.plugins"
 
 
 @runtime_checkable
 class Plugin(Protocol):
-    """Anything with ``setup(app)``."""
+    """Anything with ``setup(app)``: the whole contract of a plugin."""
 
-    def setup(self, app: Any) -> None: ...
+    def setup(self, app: App) -> None: ...
+
+
+class RouteInfo(Protocol):
+    """What a route wrapper may know about a route: a read-only view.
+
+    ``options`` holds the route's extra keyword arguments
+    (``@app.get("/x", cache=30)`` -> ``{"cache": 30}``). ``uses(dependency)``
+    says whether the route's dependency plan - its parameters, their own
+    dependencies, the guards - calls ``dependency`` (a function, or a type made
+    injectable with ``app.provide``), so a plugin can wrap exactly the routes
+    that use its dependency.
+    """
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def methods(self) -> frozenset[str]: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+
+    def uses(self, dependency: Any) -> bool: ...
+
+
+# (the route, the ASGI app that runs it) -> that app, or an ASGI app around it;
+# see App.add_route_wrapper.
+RouteWrapper = Callable[[RouteInfo, ASGIApp], ASGIApp]
 
 
 def available_plugins() -> dict[str, EntryPoint]:

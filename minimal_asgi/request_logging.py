@@ -58,7 +58,7 @@ _request_id: ContextVar[str | None] = ContextVar("minimal_asgi_request_id", defa
 # forge a second log line or break a log parser.
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
-# JSON lines are built on every request: build the encoder once.
+# PERF: JSON lines are built on every request: build the encoder once.
 _encode_json = jsonlib.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 

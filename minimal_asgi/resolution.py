@@ -82,8 +82,8 @@ class Context:
     __slots__ = ("background", "cache", "errors", "overrides", "path_key", "path_params",
                  "request", "teardowns")
 
-    # Set only by WebSocketContext; a class attribute here, so that an HTTP
-    # request's Context costs not one store more for it.
+    # PERF: set only by WebSocketContext; a class attribute here, so that an
+    # HTTP request's Context costs not one store more for it.
     websocket: WebSocket | None = None
 
     def __init__(
@@ -100,7 +100,7 @@ class Context:
         self.cache: dict[Any, Any] = {}
         self.errors: Errors = []
         self.background: BackgroundTasks | None = None
-        # Made on the first generator dependency: most requests have none.
+        # PERF: made on the first generator dependency: most requests have none.
         self.teardowns: Teardowns | None = None
 
     def _teardowns(self) -> Teardowns:
@@ -235,6 +235,23 @@ class Context:
         if self.errors:
             raise RequestValidationError(self.errors)
 
+    async def after_response(self, exc: BaseException | None) -> None:
+        """The last step of every request with a Context, HTTP or WebSocket (and
+        of a ``DependencyScope``): if it succeeded, the background tasks, in
+        order; then, either way, the generator dependencies' teardowns, newest
+        first, each receiving ``exc`` (so a transaction can roll back)."""
+        if exc is None and self.background is not None:
+            try:
+                await self.background()
+            except BaseException as cancelled:
+                # The tasks log their own errors; only a cancellation gets here.
+                # The teardowns must still run, and know why.
+                if self.teardowns:
+                    await self.teardowns.close(cancelled)
+                raise
+        if self.teardowns:
+            await self.teardowns.close(exc)
+
 
 class WebSocketContext(Context):
     """A WebSocket route's context: no Request, the WebSocket instead."""
@@ -278,7 +295,7 @@ def _sync_exit(
 
 class DependencyScope:
     """Resolve dependencies outside a request: in startup hooks, background
-    tasks, workers. ``async with app.dependencies() as scope:``, then
+    tasks, workers. ``async with app.dependencies_scope() as scope:``, then
     ``await scope.resolve(get_repo)``; teardowns run when the block exits."""
 
     def __init__(self, builder: PlanBuilder, overrides: DependencyOverrides | None) -> None:
@@ -301,13 +318,8 @@ class DependencyScope:
         try:
             yield self
         except BaseException as exc:
-            if self._context.teardowns:
-                await self._context.teardowns.close(exc)
+            await self._context.after_response(exc)
             raise
-        # As after a response: background tasks first, then the teardowns.
-        if self._context.background is not None:
-            await self._context.background()
-        if self._context.teardowns:
-            await self._context.teardowns.close(None)
+        await self._context.after_response(None)  # as after a response
 
 

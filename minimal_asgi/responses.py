@@ -58,7 +58,7 @@ def _json_default(obj: Any) -> Any:
     )
 
 
-# Built once: json.dumps(obj, **options) would construct a new encoder per call.
+# PERF: built once: json.dumps(obj, **options) would construct a new encoder per call.
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
 )
@@ -88,9 +88,8 @@ def _make_encode() -> Callable[[Any], str]:
     return encode
 
 
+# PERF: about three times faster than json.dumps for a small dict (see above).
 _encode = _make_encode()
-# For the core's hot path (handlers.py): object -> JSON text.
-encode_json_text = _encode
 
 
 def json_dumps(obj: Any) -> bytes:
@@ -481,10 +480,10 @@ def without_body(send: Send) -> Send:
 
 
 # -- from an endpoint's return value to a response -----------------------------
-# Prebuilt header lists for the common returns: a dict needs no Response object,
-# just the two ASGI messages (see STYLE.md, "create objects only when asked").
-_JSON_TYPE = JSON_CONTENT_TYPE = (b"content-type", b"application/json")
-_TEXT_TYPE = TEXT_CONTENT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+# PERF: prebuilt header pairs for the common returns. A dict needs no Response
+# object, just the two ASGI messages: about a third of a small request's cost.
+_JSON_TYPE = (b"content-type", b"application/json")
+_TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 _NO_CONTENT: dict[str, Any] = {"type": "http.response.start", "status": 204, "headers": []}
 _EMPTY_BODY: dict[str, Any] = {"type": "http.response.body", "body": b""}
 
@@ -511,6 +510,19 @@ def to_response(result: Any, status_code: int | None = None) -> Response:
     )
 
 
+def simple_body(result: Any) -> tuple[bytes, tuple[bytes, bytes]] | None:
+    """The body and content-type header of a dict, list or str result, which
+    need no Response object; None for anything else."""
+    # PERF: exact type checks (not isinstance): a dict subclass may carry
+    # behaviour of its own, and `type(x) is dict` is the cheapest test there is.
+    kind = type(result)
+    if kind is dict or kind is list:
+        return json_dumps(result), _JSON_TYPE
+    if kind is str:
+        return result.encode("utf-8"), _TEXT_TYPE
+    return None
+
+
 async def send_result(
     result: Any, scope: Scope, receive: Receive, send: Send, status_code: int | None = None
 ) -> int:
@@ -519,25 +531,26 @@ async def send_result(
     A dict, list or str is sent as the two ASGI messages directly; anything
     else (and any 204/304, which must not carry a body) goes through a Response.
     """
-    kind = type(result)
     if status_code not in NO_BODY_STATUSES:
-        if kind is dict or kind is list:
-            body, content_type = json_dumps(result), _JSON_TYPE
-        elif kind is str:
-            body, content_type = result.encode("utf-8"), _TEXT_TYPE
-        else:
-            body = None
-        if body is not None:
-            status = status_code or 200
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [content_type, (b"content-length", b"%d" % len(body))],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return status
+        simple = simple_body(result)
+        if simple is not None:
+            await send_simple(send, status_code or 200, *simple)
+            return status_code or 200
     response = to_response(result, status_code)
     await response(scope, receive, send)
     return response.status_code
+
+
+async def send_simple(
+    send: Send, status: int, body: bytes, content_type: tuple[bytes, bytes]
+) -> None:
+    """The two ASGI messages of a complete body: start, with a prebuilt header
+    list, then the body."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [content_type, (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

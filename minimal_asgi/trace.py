@@ -11,20 +11,41 @@ endpoint, sending the response - and logs them as one tree through the
     │     ├─ endpoint read_item 0.051 ms
     │     └─ response 200 0.040 ms
 
-When tracing is off, none of this code is on the request path: the app is
-assembled without the tracing layers (see ``App.build``).
+A traced request takes the same path as any other: the same middleware
+stack, router and route handler. Tracing only wraps some of their parts, once,
+when the app is built - each middleware in a ``TracedLayer``, the router in a
+``RouterSpan``, the endpoint call and each hook in ``spanned``, and the
+dependency resolution in a ``TracedContext``. When tracing is off none of
+these wrappers exists, so none of this code is on the request path.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from minimal_asgi.dependencies import Dependant
+from minimal_asgi.hooks import hook_name
+from minimal_asgi.resolution import Context, WebSocketContext
 from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Trace", "TracedLayer", "current_trace", "logger"]
+__all__ = [
+    "RouterSpan",
+    "Trace",
+    "TracedContext",
+    "TracedLayer",
+    "TracedWebSocketContext",
+    "current_trace",
+    "logger",
+    "spanned",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 logger = logging.getLogger("minimal_asgi.trace")
 current_trace: ContextVar[Trace | None] = ContextVar("minimal_asgi_trace", default=None)
@@ -95,6 +116,122 @@ class TracedLayer:
             await self.app(scope, receive, send)
         finally:
             trace.exit(index)
+
+
+class RouterSpan:
+    """Wraps the router: one span for the routing decision and everything the
+    route did, labelled when it ends with what the router found, and a
+    "response" span from the first message of the response to its last."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        trace = current_trace.get()
+        if trace is None:
+            await self.app(scope, receive, send)
+            return
+        response_span = -1
+
+        async def send_in_span(message: Message) -> None:
+            nonlocal response_span
+            kind = message["type"]
+            if kind == "http.response.start":
+                response_span = trace.enter(f"response {message['status']}")
+            await send(message)
+            last = kind == "http.response.body" and not message.get("more_body", False)
+            if last and response_span >= 0:
+                trace.exit(response_span)
+                response_span = -1
+
+        index = trace.enter("router")
+        try:
+            await self.app(scope, receive, send_in_span)
+        finally:
+            route = scope.get("route")
+            if route is not None:
+                label = f"router matched {route.path} -> {route.name}"
+            else:
+                label = f"router no match for {scope.get('method', scope['type'])} {scope['path']}"
+            trace.exit(index, label)
+
+
+def spanned(
+    func: Callable[P, Awaitable[T]],
+    label: str,
+    outcome: Callable[[T], str] | None = None,
+) -> Callable[P, Awaitable[T]]:
+    """``func`` (async), recording a span named ``label`` around each call;
+    ``outcome(result)`` may rename the span once the result is known."""
+
+    @functools.wraps(func)
+    async def recorded(*args: P.args, **kwargs: P.kwargs) -> T:
+        trace = current_trace.get()
+        if trace is None:
+            return await func(*args, **kwargs)
+        index = trace.enter(label)
+        try:
+            result = await func(*args, **kwargs)
+        finally:
+            trace.exit(index)
+        if outcome is not None:
+            trace.spans[index][1] = outcome(result)
+        return result
+
+    return recorded
+
+
+class _TracedResolution:
+    """Spans for dependency injection: the whole resolution, each dependency
+    called (a cached one is not called again, so shows no span), and the work
+    after the response. Mixed into both kinds of Context."""
+
+    __slots__ = ()
+
+    async def solve_endpoint(self, dependant: Dependant) -> dict[str, Any]:
+        trace = current_trace.get()
+        if trace is None:
+            return await super().solve_endpoint(dependant)  # type: ignore[misc, no-any-return]
+        index = trace.enter("dependencies")
+        try:
+            return await super().solve_endpoint(dependant)  # type: ignore[misc, no-any-return]
+        finally:
+            trace.exit(index)
+
+    async def call(self, dependant: Dependant) -> Any:
+        trace = current_trace.get()
+        cache: dict[Any, Any] = self.cache  # type: ignore[attr-defined]
+        if trace is None or (dependant.use_cache and dependant.call in cache):
+            return await super().call(dependant)  # type: ignore[misc]
+        index = trace.enter(f"dependency {hook_name(dependant.call)}")
+        try:
+            return await super().call(dependant)  # type: ignore[misc]
+        finally:
+            trace.exit(index)
+
+    async def after_response(self, exc: BaseException | None) -> None:
+        trace = current_trace.get()
+        idle = self.background is None and not self.teardowns  # type: ignore[attr-defined]
+        if trace is None or idle:
+            await super().after_response(exc)  # type: ignore[misc]
+            return
+        index = trace.enter("after response: background tasks, dependency teardowns")
+        try:
+            await super().after_response(exc)  # type: ignore[misc]
+        finally:
+            trace.exit(index)
+
+
+class TracedContext(_TracedResolution, Context):
+    """A Context that records spans (App(trace=True))."""
+
+    __slots__ = ()
+
+
+class TracedWebSocketContext(_TracedResolution, WebSocketContext):
+    """A WebSocketContext that records spans (App(trace=True))."""
+
+    __slots__ = ()
 
 
 async def run_traced(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:

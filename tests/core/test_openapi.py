@@ -214,7 +214,12 @@ def test_path_parameter_schemas_come_from_converter_and_annotation(
     def path_schema(method: str, path: str, name: str) -> Any:
         return parameters(operation(document, method, path))[("path", name)]["schema"]
 
-    assert path_schema("get", "/items/{item_id}", "item_id") == {"type": "integer", "minimum": 1}
+    assert path_schema("get", "/items/{item_id}", "item_id") == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+    }
     assert path_schema("delete", "/items/{item_id}", "item_id") == {
         "type": "string",
         "format": "uuid",

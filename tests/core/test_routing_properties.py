@@ -8,6 +8,7 @@ specific, compared left to right - a static segment, then ``int``, ``uuid``,
 route on every call; the tree is only allowed to be faster, not different.
 """
 
+import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minimal_asgi import App, Router
-from minimal_asgi.convertors import CONVERTORS
+from minimal_asgi.convertors import CONVERTORS, INT_MAX
 from minimal_asgi.routing import Route
 from minimal_asgi.types import Message
 
@@ -57,9 +58,11 @@ def _convert(kind: str, segment: str) -> Any:
     """What the reference expects a converter to make of a segment (or None)."""
     try:
         if kind == "int" and _INT.fullmatch(segment):
-            return int(segment)
+            number = int(segment)
+            return number if number <= INT_MAX else None  # ids are int64
         if kind == "float" and _FLOAT.fullmatch(segment):
-            return float(segment)
+            real = float(segment)
+            return real if math.isfinite(real) else None  # 400 nines: no match
     except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
         return None
     if kind == "uuid" and _UUID.fullmatch(segment):
@@ -162,7 +165,7 @@ def _narrowest_is_str(text: str) -> bool:
 
 
 VALUES: dict[str, st.SearchStrategy[Any]] = {
-    "int": st.integers(min_value=0, max_value=10**30),
+    "int": st.integers(min_value=0, max_value=INT_MAX),
     "float": st.floats(min_value=0.0, allow_nan=False, allow_infinity=False),
     "uuid": st.uuids(),
     "str": st.text(NOT_SLASH, min_size=1).filter(_narrowest_is_str),

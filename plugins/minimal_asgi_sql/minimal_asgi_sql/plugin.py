@@ -37,11 +37,11 @@ connection lost - would come after the client had already read
 ``201 Created`` for data that does not exist.
 
 So the commit happens at the last moment it can still change the answer:
-just before the response's first message. At startup the plugin looks at
-each route's dependency plan (``route.plan``, built once) and wraps only the
-routes that use ``transaction``: the wrapper hands the route a ``send`` that,
-on ``http.response.start``, first commits the transactions the request
-opened, then lets the response out. If the COMMIT fails, the exception
+just before the response's first message. At startup the plugin asks each
+route whether its dependency plan uses ``transaction``
+(``route.uses(transaction)``) and wraps only those routes: the wrapper
+hands the route a ``send`` that, on ``http.response.start``, first commits
+the transactions the request opened, then lets the response out. If the COMMIT fails, the exception
 travels up instead of the response - the ``transaction`` teardown sees it,
 and the error layer answers 409 or 503. If the endpoint raises, no
 response is sent by the route; the teardown receives the exception and rolls
@@ -65,7 +65,16 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from minimal_asgi import App, ASGIApp, ConfigurationError, Message, Receive, Route, Scope, Send
+from minimal_asgi import (
+    App,
+    ASGIApp,
+    ConfigurationError,
+    Message,
+    Receive,
+    RouteInfo,
+    Scope,
+    Send,
+)
 from minimal_asgi_sql.database import Database, Transaction, redact
 from minimal_asgi_sql.errors import (
     DatabaseUnavailable,
@@ -163,9 +172,9 @@ class SQL:
         finally:
             await self.database.disconnect()
 
-    def _wrap_route(self, route: Route, handler: ASGIApp) -> ASGIApp:
-        if not _uses_transaction(route):
-            return handler
+    def _wrap_route(self, route: RouteInfo, handler: ASGIApp) -> ASGIApp:
+        if not route.uses(transaction):
+            return handler  # routes without a transaction pay nothing
 
         async def commit_before_response(scope: Scope, receive: Receive, send: Send) -> None:
             opened: list[Transaction] = []
@@ -186,12 +195,3 @@ class SQL:
                 _request_transactions.reset(token)
 
         return commit_before_response
-
-
-def _uses_transaction(route: Route) -> bool:
-    """Does ``transaction`` appear anywhere in the route's dependency plan
-    (the endpoint's parameters, their dependencies, the route's guards)?"""
-    plan = route.plan
-    if plan is None:
-        return True  # no plan to read: wrap it; that costs a little, never a wrong answer
-    return any(dependant.call is transaction for dependant in plan.dependant.walk())

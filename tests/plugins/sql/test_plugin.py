@@ -15,7 +15,7 @@ import pytest
 from minimal_asgi import App, ASGIApp, Depends, HTTPException, Message, Receive, Scope, Send
 from minimal_asgi.testing import AsyncTestClient, TestClient
 from minimal_asgi_sql import SQL, Database, transaction
-from minimal_asgi_sql.plugin import DEFAULT_URL, _uses_transaction
+from minimal_asgi_sql.plugin import DEFAULT_URL
 from tests.plugins.sql.support import HANG_GUARD, TCPProxy, pg_schema, placeholders
 
 SCHEMA = """
@@ -345,9 +345,7 @@ def test_only_routes_that_use_transaction_are_wrapped() -> None:
 
     with TestClient(app):
         wrapped = {
-            (method, route.path): _uses_transaction(route)
-            for route in app.routes
-            for method in route.methods
+            (method, route.path): route.wrapped for route in app.routes for method in route.methods
         }
     assert wrapped["GET", "/users"] is False  # Database only
     assert wrapped["POST", "/users"] is True
