@@ -4,20 +4,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Each plugin is its own distribution (plugins/<name>/pyproject.toml); all are
+# installed beside the core, in editable mode, so an edit is live at once.
+PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
+PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
 .PHONY: run test lint typecheck bench fix-links clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_INSTALLS)
 	touch $(STAMP)
 
 BENCH_STAMP := $(VENV)/.installed-bench
-$(BENCH_STAMP): pyproject.toml
+$(BENCH_STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' $(PLUGIN_INSTALLS)
 	touch $(BENCH_STAMP)
 
 run: $(STAMP)
@@ -50,4 +54,4 @@ fix-links: $(STAMP)
 	$(BIN)/python tests/test_docs.py --fix-links
 
 clean:
-	rm -rf $(VENV) .coverage build *.egg-info
+	rm -rf $(VENV) .coverage build *.egg-info plugins/*/build plugins/*/*.egg-info

@@ -19,7 +19,10 @@ plugins)::
     cors = "minimal_asgi_cors:CORS"
 
 after which ``App(plugins=["cors"])`` or ``load_plugin("cors", allow_origins=[...])``
-finds it.
+finds it. The plugins in this repository are distributions of their own, named
+``minimal-asgi-<name>`` (``plugins/minimal_asgi_<name>/pyproject.toml``); a name
+that is not installed, or whose import fails for want of its own dependency,
+is a ``ConfigurationError`` that names the ``pip install`` to run.
 """
 
 from __future__ import annotations
@@ -99,11 +102,21 @@ def load_plugin(name: str, /, **options: Any) -> Plugin:
     if name not in found:
         known = ", ".join(sorted(found)) or "none"
         raise ConfigurationError(
-            f"no plugin named {name!r} is installed (installed: {known}); install the "
-            f"package that provides it, which registers it under the {ENTRY_POINT_GROUP!r} "
-            "entry-point group"
+            f"no plugin named {name!r} is installed (installed: {known}). Install it: "
+            f"{_pip_install(f'minimal-asgi-{name}')}; a plugin is found by the "
+            f"{ENTRY_POINT_GROUP!r} entry point its distribution registers"
         )
-    target = found[name].load()
+    entry_point = found[name]
+    try:
+        target = entry_point.load()
+    except ImportError as exc:
+        # Installed, but something it imports is not (its client library, most
+        # often): say which distribution to reinstall, with its dependencies.
+        distribution = entry_point.dist.name if entry_point.dist else f"minimal-asgi-{name}"
+        raise ConfigurationError(
+            f"plugin {name!r} ({entry_point.value}, from {distribution}) cannot be imported: "
+            f"{exc}. Reinstall it with its dependencies: {_pip_install(distribution)}"
+        ) from exc
     if isinstance(target, Plugin) and not isinstance(target, type):
         if options:
             raise ConfigurationError(f"plugin {name!r} is an object; it takes no options")
@@ -112,3 +125,14 @@ def load_plugin(name: str, /, **options: Any) -> Plugin:
     if not isinstance(plugin, Plugin):
         raise ConfigurationError(f"{name!r} did not produce a plugin (no setup(app) method)")
     return plugin
+
+
+def _pip_install(distribution: str) -> str:
+    """The command that installs ``distribution``, from an index and, for this
+    repository's own plugins, from a checkout (where each is a folder under
+    ``plugins/``)."""
+    command = f"pip install {distribution}"
+    if distribution.startswith("minimal-asgi-"):
+        folder = distribution.replace("-", "_")
+        command += f" (from a checkout of minimal_asgi: pip install -e plugins/{folder})"
+    return command

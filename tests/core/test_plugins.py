@@ -8,6 +8,7 @@ import importlib
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterator
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -492,3 +493,62 @@ def test_the_project_registers_its_own_plugins_by_name() -> None:
     found = available_plugins()
     assert found["cors"].load() is CORS
     assert found["redis"].load() is RedisConnection
+
+
+@pytest.fixture
+def redis_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry points as they are without minimal-asgi-redis installed."""
+    import minimal_asgi.plugins
+
+    def without_redis(*, group: str) -> list[EntryPoint]:
+        return [ep for ep in entry_points(group=group) if ep.name != "redis"]
+
+    monkeypatch.setattr(minimal_asgi.plugins, "entry_points", without_redis)
+
+
+def test_a_plugin_not_installed_names_the_pip_command(redis_not_installed: None) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        App(plugins=["redis"])
+    message = str(caught.value)
+    assert "no plugin named 'redis' is installed" in message
+    assert "pip install minimal-asgi-redis" in message
+    assert "pip install -e plugins/minimal_asgi_redis" in message
+
+
+def test_load_plugin_names_the_pip_command_for_a_plugin_not_installed(
+    redis_not_installed: None,
+) -> None:
+    with pytest.raises(ConfigurationError, match="pip install minimal-asgi-redis"):
+        load_plugin("redis")
+
+
+def test_a_plugin_whose_own_dependency_is_missing_names_the_pip_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The real entry point, with the redis client gone: importing the plugin fails.
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    monkeypatch.delitem(sys.modules, "minimal_asgi_redis", raising=False)
+    with pytest.raises(ConfigurationError) as caught:
+        App(plugins=["redis"])
+    message = str(caught.value)
+    assert "plugin 'redis' (minimal_asgi_redis:RedisConnection, from minimal-asgi-redis)" in message
+    assert "cannot be imported" in message and "redis" in message
+    assert "pip install minimal-asgi-redis" in message
+    assert "pip install -e plugins/minimal_asgi_redis" in message
+    assert isinstance(caught.value.__cause__, ImportError)  # the cause stays in the traceback
+
+
+def test_a_third_party_plugin_that_cannot_import_names_its_distribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_plugin.py").write_text("import a_client_library_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fake = EntryPoint("broken", "broken_plugin:Broken", ENTRY_POINT_GROUP)
+    monkeypatch.setattr("minimal_asgi.plugins.available_plugins", lambda: {"broken": fake})
+    with pytest.raises(ConfigurationError) as caught:
+        load_plugin("broken")
+    message = str(caught.value)
+    assert "No module named 'a_client_library_not_installed'" in message
+    assert "pip install minimal-asgi-broken" in message
+    assert not isinstance(caught.value, ImportError)

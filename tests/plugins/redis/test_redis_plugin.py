@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import socket
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
+import anyio.to_thread
 import pytest
 import redis.asyncio as aioredis
 
@@ -49,3 +53,40 @@ def test_unreachable_redis_fails_startup_with_the_url() -> None:
     with pytest.raises(RuntimeError, match=r"cannot reach Redis at redis://127\.0\.0\.1:1/0"):
         with TestClient(app):
             pass
+
+
+def test_injecting_the_client_runs_in_no_worker_thread(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _, _ = make_app(redis_url)
+    hops: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counting_run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    with TestClient(app) as client:
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
+        assert client.post("/hits").json() == {"hits": 1}
+    assert hops == []
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where nothing listens (bound, so nothing else takes it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("credentials", [":s3cret", "app:s3cret"])
+def test_unreachable_redis_message_hides_the_password(closed_port: int, credentials: str) -> None:
+    app, _, _ = make_app(f"redis://{credentials}@127.0.0.1:{closed_port}/0")
+    user = credentials.split(":")[0]
+    with pytest.raises(RuntimeError) as caught:
+        with TestClient(app):
+            pass
+    message = str(caught.value)
+    assert f"cannot reach Redis at redis://{user}:***@127.0.0.1:{closed_port}/0" in message
+    assert "s3cret" not in message

@@ -17,7 +17,9 @@ Redis. Rather than each opening its own pool, they share this one::
 
 The pool opens at startup (a PING proves the server answers, so a wrong URL
 fails the start, not the first request) and closes at shutdown. It uses only
-the public App API: ``add_lifespan`` and ``provide``.
+the public App API: ``add_lifespan`` and ``provide``. The provider is an
+``async def``: handing out the client never blocks, and a sync provider would
+be sent to a worker thread on every injection.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
@@ -60,7 +63,10 @@ class RedisConnection:
 
     def setup(self, app: App) -> None:
         app.add_lifespan(self._lifespan)
-        app.provide(aioredis.Redis, lambda: self.client)
+        app.provide(aioredis.Redis, self._provide)
+
+    async def _provide(self) -> aioredis.Redis:
+        return self.client
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: App) -> AsyncIterator[None]:
@@ -70,7 +76,7 @@ class RedisConnection:
         except Exception as exc:
             await client.aclose()
             raise ConfigurationError(
-                f"cannot reach Redis at {self.url}: {str(exc).rstrip('.')}. "
+                f"cannot reach Redis at {_redact(self.url)}: {str(exc).rstrip('.')}. "
                 "Start it (redis-server) or set REDIS_URL"
             ) from exc
         self._client = client
@@ -79,3 +85,14 @@ class RedisConnection:
         finally:
             self._client = None
             await client.aclose()
+
+
+def _redact(url: str) -> str:
+    """The URL with its password replaced by ``***``, for messages and logs (as the
+    SQL plugin does for its URLs):
+    ``redis://:s3cret@host:6379/0`` -> ``redis://:***@host:6379/0``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
