@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench fix-links clean
+.PHONY: run test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +44,6 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.sql $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cors_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
-
-# Docs link to lines of code; after moving code, re-point those links.
-fix-links: $(STAMP)
-	$(BIN)/python tests/test_docs.py --fix-links
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info
