@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench fix-links clean
+.PHONY: run test lint typecheck bench clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -48,10 +48,6 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.sql $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cors_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
-
-# Docs link to lines of code; after moving code, re-point those links.
-fix-links: $(STAMP)
-	$(BIN)/python tests/test_docs.py --fix-links
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info plugins/*/build plugins/*/*.egg-info

@@ -23,15 +23,21 @@ line numbers); everything else must match exactly. A traceback from a failing
 block points at the line of the Markdown file.
 
 Links in the prose are checked too: a relative link must reach a file that
-exists, ``chapter.md#some-heading`` a heading that exists, and a link whose
-text is code and whose target is a line - [`Router.match`](../minimal_asgi/routing.py#L10)
-- must land on a line that names ``match``. When code moves, the test says
-where the name went.
+exists, ``chapter.md#some-heading`` a heading that exists, and a link to a Python
+file names the code it means in its text, not by line number (which every edit
+moves): [`Router.match`](../minimal_asgi/routing.py) must link a file that
+defines ``Router.match`` - a function, class, ``Class.method`` or module-level
+name, found with ``ast``, optionally behind the module path it is imported by
+(`minimal_asgi.testing.TestClient`). A link whose text is not a code name (a
+file name, prose) or is the name of the module it opens (`minimal_asgi_cors`)
+only needs its file to exist.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import io
 import logging
 import re
@@ -52,7 +58,8 @@ _FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)")
 _PLACEHOLDER = re.compile(r"(<number>|\.\.\.)")
 _NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
-_LINE_ANCHOR = re.compile(r"L(\d+)(?:-L(\d+))?")
+# A link text that is a code name: `Router.match`, `send_result()`, `minimal_asgi.App`.
+_SYMBOL = re.compile(r"`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(\))?`")
 
 
 @dataclass
@@ -199,45 +206,84 @@ def _headings(path: Path) -> set[str]:
     return {_slug(line.lstrip("#")) for _, line in prose if line.startswith("#")}
 
 
-def _find_line(qualified: str, lines: list[str]) -> int | None:
-    """Where ``Owner.name`` (or ``name``) is defined, else where it is first named."""
-    *owners, name = qualified.split(".")
-    start = 0
-    if owners:  # look for the method after its class statement
-        owner = re.compile(rf"^\s*class\s+{re.escape(owners[-1])}\b")
-        start = next((i for i, line in enumerate(lines) if owner.match(line)), 0)
-    for pattern in (rf"\b(def|class)\s+{re.escape(name)}\b", rf"\b{re.escape(name)}\b"):
-        for number, line in enumerate(lines[start:], start=start + 1):
-            if re.search(pattern, line):
-                return number
-    return None
+def _symbol(text: str) -> str | None:
+    """The code name a link shows (`Router.match`, `send_result()`), or None when its
+    text is something else: prose, or a file name like `routing.py`."""
+    match = _SYMBOL.fullmatch(text)
+    if match is None or match.group(1).endswith(".py"):
+        return None
+    return match.group(1)
 
 
-def _names(name: str, line: str) -> bool:
-    return re.search(rf"\b{re.escape(name)}\b", line) is not None
+# Statements whose bodies still belong to the enclosing module or class: a name
+# defined under `if TYPE_CHECKING:` or in a `try:`/`except ImportError:` fallback.
+_BLOCKS = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor)
 
 
-def _line_links(line: str) -> Iterator[tuple[re.Match[str], str, str]]:
-    """Links like [`name`](file.py#L12): (the match, the name, the file part)."""
-    for match in _LINK.finditer(line):
-        text, target = match.groups()
-        file_part, _, fragment = target.partition("#")
-        code_name = text.startswith("`") and text.endswith("`") and not text.endswith('.py`')
-        if _LINE_ANCHOR.fullmatch(fragment) and code_name:
-            yield match, text.strip("`").removesuffix("()"), file_part
+def _defined_in(body: list[ast.stmt], prefix: str = "") -> Iterator[str]:
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield prefix + node.name
+        elif isinstance(node, ast.ClassDef):
+            yield prefix + node.name
+            yield from _defined_in(node.body, f"{prefix}{node.name}.")
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:  # (a, b = ... defines both)
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        yield prefix + name.id
+        elif isinstance(node, _BLOCKS):
+            for part in ("body", "orelse", "finalbody"):
+                yield from _defined_in(getattr(node, part, []), prefix)
+            for handler in getattr(node, "handlers", []):
+                yield from _defined_in(handler.body, prefix)
 
 
-def _aim(
-    path: Path, match: re.Match[str], qualified: str, file_part: str
-) -> tuple[bool, int | None]:
-    """For one line link: does it land on its name, and which line defines the name now?"""
-    code = (path.parent / file_part).resolve().read_text(encoding="utf-8").splitlines()
-    anchor = _LINE_ANCHOR.fullmatch(match.group(2).partition("#")[2])
-    assert anchor is not None
-    first, last = int(anchor.group(1)), int(anchor.group(2) or anchor.group(1))
-    name = qualified.rsplit(".", 1)[-1]
-    lands = any(_names(name, line) for line in code[first - 1 : last])
-    return lands, _find_line(qualified, code)
+@functools.cache
+def definitions(path: Path) -> frozenset[str]:
+    """The names a Python file defines: its functions, classes and assignments, and
+    inside each class its methods and attributes as ``Class.name``. Imports do not
+    count: a link goes to where a name is defined, not to where it is re-exported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return frozenset(_defined_in(tree.body))
+
+
+def _names_code_in(symbol: str, linked: Path) -> bool:
+    """``name`` and ``Class.method`` are looked up as they are; ahead of them may
+    stand the module path a reader imports them by (`minimal_asgi.testing.TestClient`),
+    and a module path alone names the module (`minimal_asgi_cors`)."""
+    module = linked.parent.name if linked.stem == "__init__" else linked.stem
+    defined = definitions(linked) | {module}
+    parts = symbol.split(".")
+    for start in range(len(parts)):
+        if ".".join(parts[start:]) in defined:
+            return True
+        if parts[start] != parts[start].lower():
+            return False  # a class, not a module: what follows must be inside it
+    return False
+
+
+def _code_link_problem(linked: Path, text: str, target: str) -> str | None:
+    """A link to a .py file names no line, and the name it shows is defined in that file."""
+    if "#" in target:
+        file_part = target.partition("#")[0]
+        return (
+            f"[{text}]({target}) points at a line, and line numbers move with every edit: "
+            f"link the file, ({file_part}), and name the function, class or "
+            "`Class.method` in the link text"
+        )
+    symbol = _symbol(text)
+    if symbol is None or _names_code_in(symbol, linked):
+        return None
+    name = symbol.rsplit(".", 1)[-1]
+    near = sorted(d for d in definitions(linked) if d.rsplit(".", 1)[-1] == name)
+    hint = f"; did you mean {', '.join(f'`{d}`' for d in near)}?" if near else ""
+    return (
+        f"[{text}]({target}): {linked.name} defines no `{symbol}`; make the link text "
+        "a name defined there (`function`, `Class`, `Class.method`, `CONSTANT`) or "
+        f"link the file that defines it{hint}"
+    )
 
 
 def link_problems(path: Path) -> list[str]:
@@ -252,40 +298,9 @@ def link_problems(path: Path) -> list[str]:
                 problems.append(f"{path.name}:{number}: [{text}]({target}): no such file")
             elif linked.suffix == ".md" and fragment and fragment not in _headings(linked):
                 problems.append(f"{path.name}:{number}: {linked.name} has no heading #{fragment}")
-        for match, qualified, file_part in _line_links(line):
-            if not (path.parent / file_part).resolve().exists():
-                continue  # reported above
-            lands, found = _aim(path, match, qualified, file_part)
-            if not lands:
-                now = f"it is on line {found} now" if found else "no line names it any more"
-                problems.append(
-                    f"{path.name}:{number}: {match.group(0)} does not land on its name: {now} "
-                    "(python tests/test_docs.py --fix-links rewrites such links)"
-                )
+            elif linked.suffix == ".py" and (problem := _code_link_problem(linked, text, target)):
+                problems.append(f"{path.name}:{number}: {problem}")
     return problems
-
-
-def fix_line_links(path: Path) -> int:
-    """Point each [`name`](file#Ln) link that missed its name at the line defining it."""
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines(keepends=True)
-    fixed = 0
-    for number, line in read_markdown(text).prose:
-        new_line = line
-        for match, qualified, file_part in reversed(list(_line_links(line))):
-            if not (path.parent / file_part).resolve().exists():
-                continue
-            lands, found = _aim(path, match, qualified, file_part)
-            if lands or found is None:
-                continue
-            link = f"[{match.group(1)}]({file_part}#L{found})"
-            new_line = new_line[: match.start()] + link + new_line[match.end() :]
-            fixed += 1
-        if new_line != line:
-            lines[number - 1] = new_line + lines[number - 1][len(line) :]
-    if fixed:
-        path.write_text("".join(lines), encoding="utf-8")
-    return fixed
 
 
 def show_output(path: Path) -> None:
@@ -343,37 +358,94 @@ def test_python_block_that_prints_needs_an_output_block(tmp_path: Path) -> None:
         run_chapter(chapter)
 
 
-def test_a_line_link_must_land_on_the_name_it_shows(tmp_path: Path) -> None:
-    (tmp_path / "code.py").write_text("import os\n\n\ndef match():\n    pass\n")
+def test_links_must_reach_a_file_and_a_heading_that_exist(tmp_path: Path) -> None:
+    (tmp_path / "code.py").write_text("x = 1\n")
     chapter = tmp_path / "chapter.md"
-    chapter.write_text("# Title\n\nSee [`Router.match`](code.py#L4) and [t](chapter.md#title).\n")
+    chapter.write_text("# Title\n\n[Code](code.py), [`code.py`](code.py), [t](chapter.md#title).\n")
     assert link_problems(chapter) == []
-    chapter.write_text("See [`match`](code.py#L1), [x](gone.py) and [t](chapter.md#nope).\n")
-    problems = link_problems(chapter)
-    assert len(problems) == 3
-    assert any("it is on line 4 now" in problem for problem in problems)
-    assert fix_line_links(chapter) == 1
-    assert "[`match`](code.py#L4)" in chapter.read_text()
+    chapter.write_text("# Title\n\nSee [x](gone.py) and [t](chapter.md#nope).\n")
+    assert link_problems(chapter) == [
+        "chapter.md:3: [x](gone.py): no such file",
+        "chapter.md:3: chapter.md has no heading #nope",
+    ]
 
 
-def test_fixing_a_method_link_looks_inside_its_class(tmp_path: Path) -> None:
+def test_a_code_link_naming_a_missing_symbol_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "code.py").write_text("def match():\n    pass\n")
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text("See [`match`](code.py) and [`match()`](code.py).\n")
+    assert link_problems(chapter) == []
+    chapter.write_text("See [`mtach`](code.py).\n")
+    [problem] = link_problems(chapter)
+    assert problem.startswith("chapter.md:1: [`mtach`](code.py): code.py defines no `mtach`")
+    assert "make the link text a name defined there" in problem
+
+
+def test_a_method_is_found_inside_its_class(tmp_path: Path) -> None:
     (tmp_path / "code.py").write_text(
-        "class A:\n    def __call__(self):\n        pass\n\n"
-        "class B:\n    def __call__(self):\n        pass\n"
+        "class A:\n    def run(self):\n        pass\n\n"
+        "class B:\n    limit = 3\n    def stop(self):\n        pass\n"
     )
     chapter = tmp_path / "chapter.md"
-    chapter.write_text("[`B.__call__`](code.py#L1)\n")
-    assert fix_line_links(chapter) == 1
-    assert chapter.read_text() == "[`B.__call__`](code.py#L6)\n"
+    chapter.write_text("[`A.run`](code.py), [`B.stop`](code.py), [`B.limit`](code.py)\n")
+    assert link_problems(chapter) == []
+    chapter.write_text("[`B.run`](code.py)\n")
+    [problem] = link_problems(chapter)
+    assert "code.py defines no `B.run`; " in problem
+    assert problem.endswith("did you mean `A.run`?")
+    chapter.write_text("[`run`](code.py)\n")  # a bare name is a module-level name
+    assert "code.py defines no `run`" in link_problems(chapter)[0]
+
+
+def test_a_name_defined_only_in_another_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("from routing import Router\n\nclass App:\n    pass\n")
+    (tmp_path / "routing.py").write_text("class Router:\n    pass\n")
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text("[`Router`](routing.py) [`App`](app.py)\n")
+    assert link_problems(chapter) == []
+    chapter.write_text("[`Router`](app.py)\n")  # imported there, defined elsewhere
+    [problem] = link_problems(chapter)
+    assert "[`Router`](app.py): app.py defines no `Router`" in problem
+
+
+def test_constants_and_definitions_under_if_or_try_count(tmp_path: Path) -> None:
+    (tmp_path / "code.py").write_text(
+        "LIMIT: int = 10\nA, B = 1, 2\n"
+        "try:\n    import fast\nexcept ImportError:\n    def dumps():\n        pass\n"
+    )
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text("[`LIMIT`](code.py) [`B`](code.py) [`dumps`](code.py)\n")
+    assert link_problems(chapter) == []
+    chapter.write_text("[`fast`](code.py)\n")  # an import defines nothing
+    assert "code.py defines no `fast`" in link_problems(chapter)[0]
+
+
+def test_a_module_path_may_stand_before_the_name(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("class Client:\n    pass\n")
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text(
+        "[`pkg.Client`](pkg/__init__.py) [`outer.pkg.Client`](pkg/__init__.py)"
+        " [`pkg`](pkg/__init__.py) [`outer.pkg`](pkg/__init__.py)\n"
+    )
+    assert link_problems(chapter) == []
+    chapter.write_text("[`Outer.Client`](pkg/__init__.py) [`Client.pkg`](pkg/__init__.py)\n")
+    assert len(link_problems(chapter)) == 2  # a class, not a module path, stands before them
+
+
+def test_a_link_to_a_line_of_code_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "code.py").write_text("def match():\n    pass\n")
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text("[`match`](code.py#L1)\n")
+    [problem] = link_problems(chapter)
+    assert "[`match`](code.py#L1) points at a line" in problem
+    assert "link the file, (code.py), and name" in problem
+
 
 if __name__ == "__main__":
     # python tests/test_docs.py --show docs/03-routing.md   (what each block prints)
-    # python tests/test_docs.py --fix-links [docs/x.md ...]  (re-aim [`name`](x.py#Ln) links)
     if sys.argv[1:2] == ["--show"]:
         for argument in sys.argv[2:]:
             show_output(Path(argument))
-    elif sys.argv[1:2] == ["--fix-links"]:
-        for chapter in [Path(a) for a in sys.argv[2:]] or CHAPTERS:
-            print(chapter.name, fix_line_links(chapter), "links fixed")
     else:
         print(__doc__)
