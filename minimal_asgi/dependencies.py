@@ -432,48 +432,24 @@ class PlanBuilder:
         described: str,
         stack: tuple[Callable[..., Any], ...],
     ) -> Source | None:
+        """Where one parameter's value comes from (None: from its default).
+        The rules are tried in this order, and the first that claims the
+        parameter wins; chapter 06 ("The rules") tabulates them for users."""
         name = parameter.name
         annotation = hints.get(name, parameter.annotation)
-        default = parameter.default
         base, extras = split_annotated(annotation)
-        marker = next((e for e in extras if isinstance(e, DependsMarker | ParamMarker)), None)
-        if isinstance(default, DependsMarker | ParamMarker):
-            marker, default = default, (
-                default.default if isinstance(default, ParamMarker) else _REQUIRED
-            )
+        marker, default = _marker_and_default(parameter.default, extras)
         if isinstance(marker, DependsMarker):
-            target = marker.dependency or base
-            if target is _REQUIRED or not callable(target):
-                raise ConfigurationError(f"{described}: Depends() on {name!r} needs a callable")
-            target = self.providers.get(target, target)
-            return DependsSource(
-                name, self.build(target, path_params, use_cache=marker.use_cache, _stack=stack)
-            )
+            return self._depends_source(name, marker, base, path_params, described, stack)
         if isinstance(marker, ParamMarker):
-            location = marker.location
-            key = marker.alias or (name.replace("_", "-") if location == "header" else name)
-            if location == "header":
-                key = key.lower()
-            return self._text_source(name, location, key, annotation, default, marker, described)
+            key = _param_key(name, marker)
+            return self._text_source(name, marker.location, key, annotation, default, marker,
+                                     described)
         if name in path_params:
-            convertor_name = path_params[name]
-            convert = None
-            if base in (inspect.Parameter.empty, Any):
-                pass
-            elif not _fits_convertor(base, convertor_name):
-                convert = _text_converter(annotation, described, name)
-            elif extras:
-                # The converter already made the type; only the constraints
-                # (Annotated[int, Ge(1)]) remain to check.
-                check_constraints_fit(base, extras)
-                convert = constraints_only(extras)
-            return PathSource(name, convert)
-        if _is_subclass(base, Request):
-            return RequestSource(name)
-        if _is_subclass(base, WebSocket):
-            return WebSocketSource(name)
-        if _is_subclass(base, BackgroundTasks):
-            return BackgroundSource(name)
+            return _path_source(name, annotation, path_params[name], described)
+        for cls, source_type in _CONNECTION_OBJECTS:
+            if _is_subclass(base, cls):
+                return source_type(name)
         if base in self.providers:
             return DependsSource(name, self.build(self.providers[base], path_params, _stack=stack))
         if _is_body_type(base):
@@ -497,6 +473,23 @@ class PlanBuilder:
             "Depends(...), query type, or dataclass body"
         )
 
+    def _depends_source(
+        self,
+        name: str,
+        marker: DependsMarker,
+        base: Any,
+        path_params: Mapping[str, Any],
+        described: str,
+        stack: tuple[Callable[..., Any], ...],
+    ) -> DependsSource:
+        target = marker.dependency or base  # Annotated[Service, Depends()]: the type itself
+        if target is _REQUIRED or not callable(target):
+            raise ConfigurationError(f"{described}: Depends() on {name!r} needs a callable")
+        target = self.providers.get(target, target)
+        return DependsSource(
+            name, self.build(target, path_params, use_cache=marker.use_cache, _stack=stack)
+        )
+
     @staticmethod
     def _text_source(
         name: str,
@@ -511,6 +504,48 @@ class PlanBuilder:
             return TextSource(name, location, key, annotation, default, marker)
         except ConfigurationError as exc:
             raise ConfigurationError(f"{described}: parameter {name!r}: {exc}") from None
+
+
+# Objects of the connection itself, injected by annotation (a subclass too).
+_CONNECTION_OBJECTS: tuple[tuple[type, type[Source]], ...] = (
+    (Request, RequestSource),
+    (WebSocket, WebSocketSource),
+    (BackgroundTasks, BackgroundSource),
+)
+
+
+def _marker_and_default(
+    default: Any, extras: Sequence[Any]
+) -> tuple[DependsMarker | ParamMarker | None, Any]:
+    """The Depends/Query/Header/Cookie marker of a parameter, given as its
+    default or inside Annotated[...], and the default that remains."""
+    if isinstance(default, DependsMarker | ParamMarker):
+        return default, (default.default if isinstance(default, ParamMarker) else _REQUIRED)
+    marker = next((e for e in extras if isinstance(e, DependsMarker | ParamMarker)), None)
+    return marker, default
+
+
+def _param_key(name: str, marker: ParamMarker) -> str:
+    """The name to look up: the alias, or the parameter's name (user_agent ->
+    user-agent for a header, whose names are matched in lower case)."""
+    if marker.location != "header":
+        return marker.alias or name
+    return (marker.alias or name.replace("_", "-")).lower()
+
+
+def _path_source(name: str, annotation: Any, convertor_name: str, described: str) -> PathSource:
+    base, extras = split_annotated(annotation)
+    convert = None
+    if base in (inspect.Parameter.empty, Any):
+        pass
+    elif not _fits_convertor(base, convertor_name):
+        convert = _text_converter(annotation, described, name)
+    elif extras:
+        # The converter already made the type; only the constraints
+        # (Annotated[int, Ge(1)]) remain to check.
+        check_constraints_fit(base, extras)
+        convert = constraints_only(extras)
+    return PathSource(name, convert)
 
 
 def _fits_convertor(annotation: Any, convertor_name: str) -> bool:

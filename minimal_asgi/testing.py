@@ -207,6 +207,57 @@ class _Lifespan:
         assert message["type"] == f"lifespan.{phase}.complete", message
 
 
+class _HTTPExchange:
+    """One HTTP request as the app sees it, played the way a server plays it.
+
+    ``receive`` hands over the whole body, then reports the client gone once the
+    response is complete. ``send`` collects the response, refusing what a server
+    would refuse: a second start, a body before the start or after the end.
+    """
+
+    def __init__(self, body: bytes, method: str) -> None:
+        self.body: bytes | None = body  # None once received
+        self.keep_body = method != "HEAD"  # as a server does: no body answers HEAD
+        self.status: int | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+        self.complete = anyio.Event()
+
+    async def receive(self) -> Message:
+        if self.body is not None:
+            body, self.body = self.body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        # The body is all sent: the next event is the client going away,
+        # which happens once the response is complete.
+        await self.complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self._start(message)
+        elif kind == "http.response.body":
+            self._body(message)
+        else:
+            raise RuntimeError(f"unexpected message from the app: {kind!r}")
+
+    def _start(self, message: Message) -> None:
+        if self.status is not None:
+            raise RuntimeError("the app sent http.response.start twice")
+        self.status = message["status"]
+        self.headers.extend((bytes(k).lower(), bytes(v)) for k, v in message.get("headers", []))
+
+    def _body(self, message: Message) -> None:
+        if self.status is None:
+            raise RuntimeError("the app sent a body before http.response.start")
+        if self.complete.is_set():
+            raise RuntimeError("the app sent a body after the response was complete")
+        if self.keep_body:
+            self.chunks.append(bytes(message.get("body", b"")))
+        if not message.get("more_body", False):
+            self.complete.set()
+
+
 class AsyncTestClient:
     """``async with AsyncTestClient(app) as client: r = await client.get("/")``."""
 
@@ -326,63 +377,32 @@ class AsyncTestClient:
     ) -> TestResponse:
         parts = urlsplit(url)
         scheme = parts.scheme or "http"
-        secure_context = scheme == "https" or (parts.hostname or "testserver") in _TRUSTED_HOSTS
         lowered = {k.lower() for k in headers}
         extra: list[tuple[bytes, bytes]] = []
         if (body or method in ("POST", "PUT", "PATCH")) and "content-length" not in lowered:
             extra.append((b"content-length", str(len(body)).encode()))
         scope = self._connection_scope("http", parts, scheme, headers, extra, cookies, method)
-
-        status: int | None = None
-        response_headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
-        body_sent = False
-        response_complete = anyio.Event()
-
-        async def receive() -> Message:
-            nonlocal body_sent
-            if not body_sent:
-                body_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            # The body is all sent: the next event is the client going away,
-            # which happens once the response is complete.
-            await response_complete.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: Message) -> None:
-            nonlocal status
-            kind = message["type"]
-            if kind == "http.response.start":
-                if status is not None:
-                    raise RuntimeError("the app sent http.response.start twice")
-                status = message["status"]
-                response_headers.extend(
-                    (bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])
-                )
-            elif kind == "http.response.body":
-                if status is None:
-                    raise RuntimeError("the app sent a body before http.response.start")
-                if response_complete.is_set():
-                    raise RuntimeError("the app sent a body after the response was complete")
-                if scope["method"] != "HEAD":  # as a server does: no body answers HEAD
-                    chunks.append(bytes(message.get("body", b"")))
-                if not message.get("more_body", False):
-                    response_complete.set()
-            else:
-                raise RuntimeError(f"unexpected message from the app: {kind!r}")
-
+        exchange = _HTTPExchange(body, scope["method"])
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, exchange.receive, exchange.send)
         except Exception:
             if self.raise_server_exceptions:
                 raise
-            if status is None:
-                status, response_headers, chunks = 500, [], [b"Internal Server Error"]
+            if exchange.status is None:
+                exchange.status, exchange.chunks = 500, [b"Internal Server Error"]
         finally:
-            response_complete.set()
-        if status is None:
+            exchange.complete.set()
+        if exchange.status is None:
             raise RuntimeError("the app returned without sending a response")
-        response = TestResponse(status, response_headers, b"".join(chunks), url, method)
+        response = TestResponse(
+            exchange.status, exchange.headers, b"".join(exchange.chunks), url, method
+        )
+        secure_context = scheme == "https" or (parts.hostname or "testserver") in _TRUSTED_HOSTS
+        self._store_cookies(response, secure_context)
+        return response
+
+    def _store_cookies(self, response: TestResponse, secure_context: bool) -> None:
+        """Keep the cookies a browser would keep from ``response``."""
         for cookie in map(_Cookie.parse, response.headers.getlist("set-cookie")):
             if cookie.secure and not secure_context:
                 continue  # a browser would not store it over plain http
@@ -390,7 +410,6 @@ class AsyncTestClient:
                 self.cookies.pop(cookie.name, None)
             else:
                 self.cookies[cookie.name] = cookie.value
-        return response
 
     async def get(self, url: str, **kwargs: Any) -> TestResponse:
         return await self.request("GET", url, **kwargs)

@@ -419,112 +419,128 @@ def _from_string(kind: str, parse: Callable[[str], Any]) -> JsonValidator:
     return validate
 
 
+def _any(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+    return value
+
+
+def _number(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+    if type(value) is int:
+        return float(value)
+    if type(value) is float:
+        # Python's json module reads NaN and Infinity, which JSON does not
+        # have: refuse them, or they would break the JSON of the response.
+        if math.isfinite(value):
+            return value
+        errors.append(error(loc, "must be a finite number", "value"))
+        return INVALID
+    errors.append(error(loc, f"expected a number, got {_type_name(value)}", "type"))
+    return INVALID
+
+
+# The leaf types, each with its one validator, built once and shared by every
+# field of that type. An exact look-up: a bool is not an int, an IntEnum not an int.
+_JSON_SCALARS: dict[type, JsonValidator] = {
+    bool: _simple("a boolean", bool),
+    int: _simple("an integer", int),
+    float: _number,
+    str: _simple("a string", str),
+    type(None): _simple("null", type(None)),
+    uuid.UUID: _from_string("a UUID", _text_uuid),
+    dt.datetime: _from_string("a date-time", _text_datetime),
+    dt.date: _from_string("a date", _text_date),
+}
+
+
 def _compile_json_base(base: Any, forbid_extra: bool) -> JsonValidator:
+    """Pick the validator for one (un-Annotated) type: a leaf from the table
+    above, or a container built around the validators of what it holds."""
     if base is Any or base is inspect_empty or base is object:
-        return lambda value, loc, errors, depth: value
+        return _any
     inner = _optional_inner(base)
     if inner is not None:
-        inner_validator = compile_json(inner, forbid_extra=forbid_extra)
-
-        def optional(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-            return None if value is None else inner_validator(value, loc, errors, depth)
-
-        return optional
-    if base is bool:
-        return _simple("a boolean", bool)
-    if base is int:
-        return _simple("an integer", int)
-    if base is float:
-
-        def number(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-            if type(value) is int:
-                return float(value)
-            if type(value) is float:
-                # Python's json module reads NaN and Infinity, which JSON does not
-                # have: refuse them, or they would break the JSON of the response.
-                if math.isfinite(value):
-                    return value
-                errors.append(error(loc, "must be a finite number", "value"))
-                return INVALID
-            errors.append(error(loc, f"expected a number, got {_type_name(value)}", "type"))
-            return INVALID
-
-        return number
-    if base is str:
-        return _simple("a string", str)
-    if base is type(None):
-        return _simple("null", type(None))
-    if base is uuid.UUID:
-        return _from_string("a UUID", _text_uuid)
-    if base is dt.datetime:
-        return _from_string("a date-time", _text_datetime)
-    if base is dt.date:
-        return _from_string("a date", _text_date)
-    origin = get_origin(base)
+        return _optional(compile_json(inner, forbid_extra=forbid_extra))
+    if isinstance(base, type) and base in _JSON_SCALARS:
+        return _JSON_SCALARS[base]
+    origin, args = get_origin(base), get_args(base)
     if origin is Literal:
-        choices = get_args(base)
-
-        def literal(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-            for choice in choices:
-                if value == choice and type(value) is type(choice):
-                    return choice
-            errors.append(error(loc, f"must be one of {list(choices)}", "value"))
-            return INVALID
-
-        return literal
+        return _literal(args)
     if isinstance(base, type) and issubclass(base, enum.Enum):
-        members = list(base)
-
-        def enumeration(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-            for member in members:
-                if value == member.value and type(value) is type(member.value):
-                    return member
-            errors.append(error(loc, f"must be one of {[m.value for m in members]}", "value"))
-            return INVALID
-
-        return enumeration
-    if origin in (list, set, frozenset, tuple) and (
-        origin is not tuple or (len(get_args(base)) == 2 and get_args(base)[1] is Ellipsis)
+        return _enumeration(base)
+    if origin in (list, set, frozenset) or (
+        origin is tuple and len(args) == 2 and args[1] is Ellipsis  # tuple[X, ...]
     ):
-        args = get_args(base)
-        item = compile_json(args[0] if args else Any, forbid_extra=forbid_extra)
-        return _sequence(item, origin)
+        return _sequence(compile_json(args[0] if args else Any, forbid_extra=forbid_extra), origin)
     if origin is dict:
-        key_type, value_type = get_args(base) or (str, Any)
+        key_type, value_type = args or (str, Any)
         if key_type is not str:
             raise ConfigurationError(f"{base!r}: JSON object keys are strings; use dict[str, ...]")
-        item = compile_json(value_type, forbid_extra=forbid_extra)
-
-        def mapping(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-            if type(value) is not dict:
-                errors.append(error(loc, f"expected an object, got {_type_name(value)}", "type"))
-                return INVALID
-            if depth >= MAX_DEPTH:
-                errors.append(error(loc, f"nested deeper than {MAX_DEPTH} levels", "depth"))
-                return INVALID
-            out = {k: item(v, (*loc, k), errors, depth + 1) for k, v in value.items()}
-            return INVALID if any(v is INVALID for v in out.values()) else out
-
-        return mapping
+        return _mapping(compile_json(value_type, forbid_extra=forbid_extra))
     if origin is Union or origin is types.UnionType:
-        options = [compile_json(a, forbid_extra=forbid_extra) for a in get_args(base)]
-
-        def union(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
-            for option in options:
-                attempt: Errors = []
-                result = option(value, loc, attempt, depth)
-                if not attempt:
-                    return result
-            errors.append(error(loc, f"does not match {base}", "type"))
-            return INVALID
-
-        return union
+        return _union(base, [compile_json(a, forbid_extra=forbid_extra) for a in args])
     if dataclasses.is_dataclass(base) and isinstance(base, type):
         return _dataclass_validator(base, forbid_extra)
     raise ConfigurationError(
         f"{base!r} cannot be validated from JSON; use dataclasses, lists, dicts and "
         "str/int/float/bool/UUID/datetime/date/Enum/Literal fields"
     )
+
+
+def _optional(inner: JsonValidator) -> JsonValidator:
+    def optional(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+        return None if value is None else inner(value, loc, errors, depth)
+
+    return optional
+
+
+def _literal(choices: tuple[Any, ...]) -> JsonValidator:
+    def literal(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+        for choice in choices:
+            if value == choice and type(value) is type(choice):
+                return choice
+        errors.append(error(loc, f"must be one of {list(choices)}", "value"))
+        return INVALID
+
+    return literal
+
+
+def _enumeration(cls: type[enum.Enum]) -> JsonValidator:
+    members = list(cls)
+
+    def enumeration(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+        for member in members:
+            if value == member.value and type(value) is type(member.value):
+                return member
+        errors.append(error(loc, f"must be one of {[m.value for m in members]}", "value"))
+        return INVALID
+
+    return enumeration
+
+
+def _mapping(item: JsonValidator) -> JsonValidator:
+    def mapping(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+        if type(value) is not dict:
+            errors.append(error(loc, f"expected an object, got {_type_name(value)}", "type"))
+            return INVALID
+        if depth >= MAX_DEPTH:
+            errors.append(error(loc, f"nested deeper than {MAX_DEPTH} levels", "depth"))
+            return INVALID
+        out = {k: item(v, (*loc, k), errors, depth + 1) for k, v in value.items()}
+        return INVALID if any(v is INVALID for v in out.values()) else out
+
+    return mapping
+
+
+def _union(base: Any, options: list[JsonValidator]) -> JsonValidator:
+    def union(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+        for option in options:
+            attempt: Errors = []
+            result = option(value, loc, attempt, depth)
+            if not attempt:
+                return result
+        errors.append(error(loc, f"does not match {base}", "type"))
+        return INVALID
+
+    return union
 
 
 def _sequence(item: JsonValidator, origin: Any) -> JsonValidator:

@@ -4,15 +4,28 @@ Tests that need PostgreSQL or Redis ask for the ``database_url`` or
 ``redis_url`` fixture. If the server does not answer they are skipped with a
 reason that says how to start it - unless MINIMAL_ASGI_REQUIRE_SERVICES=1 (set
 by .ci/run), in which case they fail, so CI cannot go green by skipping.
+
+A test that needs a database of its own asks for ``pg_url`` (a fresh PostgreSQL
+schema, dropped after the test) or ``sql_url`` (runs the test twice: on in-memory
+SQLite, then on a fresh PostgreSQL schema). A test that needs a running app asks
+for ``client_for`` and calls it with the app: the client is closed, and the app's
+shutdown run, when the test ends, whatever its outcome.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from minimal_asgi import ASGIApp
+from minimal_asgi.testing import TestClient
+from tests.types import ClientFactory
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -49,3 +62,33 @@ def redis_url() -> str:
         os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
         "start Redis (e.g. `redis-server --daemonize yes`) or set REDIS_URL",
     )
+
+
+@pytest.fixture
+def pg_url(database_url: str) -> Iterator[str]:
+    """A URL whose connections create and find their tables in a schema of
+    their own, made for this test and dropped after it."""
+    from tests.plugins.sql.support import pg_schema  # asyncpg: only for the tests that ask
+
+    with pg_schema(database_url) as schema_url:
+        yield schema_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sql_url(request: pytest.FixtureRequest) -> str:
+    """The test runs once on in-memory SQLite and once on PostgreSQL (``pg_url``)."""
+    if request.param == "sqlite":
+        return "sqlite://:memory:"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def client_for() -> Iterator[ClientFactory]:
+    """``client_for(app, **options)``: a started ``TestClient`` (the app's startup
+    has run) that is closed after the test (the app's shutdown runs then)."""
+    with contextlib.ExitStack() as clients:
+
+        def open_client(app: ASGIApp, **options: Any) -> TestClient:
+            return clients.enter_context(TestClient(app, **options))
+
+        yield open_client

@@ -184,11 +184,13 @@ def test_mutable_headers_refuse_a_value_with_a_line_break() -> None:
         headers.update({"x": "a\r\nb"})
 
 
-@given(
-    value=st.text(max_size=20).filter(lambda s: not set(s) & {"\r", "\n", "\x00"}),
-)
-def test_check_header_value_accepts_any_value_without_cr_lf_nul(value: str) -> None:
-    check_header_value("x-value", value)
+@given(value=st.text(st.characters(codec="latin-1", exclude_characters="\r\n\x00"), max_size=20))
+def test_a_header_value_without_cr_lf_nul_is_kept_exactly_as_given(value: str) -> None:
+    # Both ways in pass through check_header_value; what it accepts arrives unchanged.
+    headers = MutableHeaders()
+    headers["x-value"] = value
+    headers.append("x-other", value)
+    assert headers["x-value"] == headers["x-other"] == value
 
 
 @given(

@@ -192,9 +192,18 @@ def test_document_of_an_app_using_every_feature_is_valid_openapi_3_1(
 
 
 @pytest.mark.parametrize("name", EXAMPLE_APPS)
-def test_every_example_app_has_a_valid_document(name: str) -> None:
+def test_every_example_app_has_a_valid_document_with_each_of_its_operations(name: str) -> None:
     app = importlib.import_module(f"examples.{name}.app").app
-    validate(app.openapi())
+    document = app.openapi()
+    validate(document)
+    documented = {(path, method) for path, item in document["paths"].items() for method in item}
+    routes = {
+        (re.sub(r":[^}]*}", "}", route.path), method.lower())
+        for route in app.routes
+        if route.include_in_schema
+        for method in route.methods
+    }
+    assert routes and documented == routes
 
 
 def test_there_is_at_least_one_example_app() -> None:

@@ -695,7 +695,9 @@ def test_same_position_with_different_converters_is_not_a_conflict() -> None:
     app = App()
     app.add_route("/items/{id:int}", first_endpoint)
     app.add_route("/items/{slug}", second_endpoint)
-    app.build()
+    with TestClient(app) as client:  # starting the app builds the routes: no conflict
+        assert client.get("/items/3").text == "first"
+        assert client.get("/items/three").text == "second"
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from minimal_asgi.testing import AsyncTestClient, TestClient
 from minimal_asgi.types import Receive, Scope, Send
 from minimal_asgi.websockets import WebSocketState
 from tests.core.test_uvicorn import serving
+from tests.types import ClientFactory
 
 
 def echo_app() -> App:
@@ -59,6 +60,11 @@ def echo_app() -> App:
     return app
 
 
+@pytest.fixture
+def echo_client(client_for: ClientFactory) -> TestClient:
+    return client_for(echo_app())
+
+
 def expect_close(client: TestClient, path: str, **kwargs: Any) -> WebSocketDisconnect:
     """Connect, wait for the app to close, and return how it closed."""
     with pytest.raises(WebSocketDisconnect) as info:
@@ -70,28 +76,30 @@ def expect_close(client: TestClient, path: str, **kwargs: Any) -> WebSocketDisco
 # -- messages ---------------------------------------------------------------------------
 
 
-def test_text_messages_echo() -> None:
-    with TestClient(echo_app()) as client, client.websocket_connect("/text") as ws:
+def test_text_messages_echo(echo_client: TestClient) -> None:
+    with echo_client.websocket_connect("/text") as ws:
         ws.send_text("hello")
         ws.send_text("wörld")
         assert ws.receive_text() == "hello"
         assert ws.receive_text() == "wörld"
 
 
-def test_binary_messages_echo() -> None:
-    with TestClient(echo_app()) as client, client.websocket_connect("/bytes") as ws:
+def test_binary_messages_echo(echo_client: TestClient) -> None:
+    with echo_client.websocket_connect("/bytes") as ws:
         ws.send_bytes(b"\x00\xff")
         assert ws.receive_bytes() == b"\x00\xff"
 
 
-def test_json_messages_echo() -> None:
-    with TestClient(echo_app()) as client, client.websocket_connect("/json") as ws:
+def test_json_messages_echo(echo_client: TestClient) -> None:
+    with echo_client.websocket_connect("/json") as ws:
         ws.send_json({"n": 1, "tags": ["a"]})
         assert ws.receive_json() == {"echo": {"n": 1, "tags": ["a"]}}
 
 
-def test_a_binary_message_where_text_is_expected_closes_with_1003() -> None:
-    with TestClient(echo_app()) as client, client.websocket_connect("/text") as ws:
+def test_a_binary_message_where_text_is_expected_closes_with_1003(
+    echo_client: TestClient,
+) -> None:
+    with echo_client.websocket_connect("/text") as ws:
         ws.send_bytes(b"not text")
         with pytest.raises(WebSocketDisconnect) as info:
             ws.receive_text()
@@ -99,8 +107,8 @@ def test_a_binary_message_where_text_is_expected_closes_with_1003() -> None:
     assert "expected a text message" in info.value.reason
 
 
-def test_a_message_that_is_not_json_closes_with_1007() -> None:
-    with TestClient(echo_app()) as client, client.websocket_connect("/json") as ws:
+def test_a_message_that_is_not_json_closes_with_1007(echo_client: TestClient) -> None:
+    with echo_client.websocket_connect("/json") as ws:
         ws.send_text("{not json")
         with pytest.raises(WebSocketDisconnect) as info:
             ws.receive_json()
@@ -439,11 +447,10 @@ def test_a_handler_that_returns_without_closing_is_closed_with_1000() -> None:
 # -- routing -----------------------------------------------------------------------------
 
 
-def test_an_unknown_websocket_path_is_refused() -> None:
-    with TestClient(echo_app()) as client:
-        with pytest.raises(WebSocketDisconnect) as info:
-            with client.websocket_connect("/nowhere"):
-                pass  # pragma: no cover - never accepted
+def test_an_unknown_websocket_path_is_refused(echo_client: TestClient) -> None:
+    with pytest.raises(WebSocketDisconnect) as info:
+        with echo_client.websocket_connect("/nowhere"):
+            pass  # pragma: no cover - never accepted
     assert info.value.code == 1008
     assert info.value.reason == "No WebSocket route matches /nowhere"
 
@@ -461,10 +468,9 @@ def test_a_websocket_to_an_http_only_path_is_refused() -> None:
                 pass  # pragma: no cover - never accepted
 
 
-def test_an_http_request_to_a_websocket_only_path_is_404() -> None:
-    with TestClient(echo_app()) as client:
-        assert client.get("/text").status_code == 404
-        assert client.post("/text").status_code == 404
+def test_an_http_request_to_a_websocket_only_path_is_404(echo_client: TestClient) -> None:
+    assert echo_client.get("/text").status_code == 404
+    assert echo_client.post("/text").status_code == 404
 
 
 def test_http_and_websocket_routes_share_a_path_and_allow_lists_only_http() -> None:
@@ -488,9 +494,10 @@ def test_http_and_websocket_routes_share_a_path_and_allow_lists_only_http() -> N
             assert ws.receive_text() == "the feed"
 
 
-def test_an_http_request_with_the_method_websocket_does_not_reach_a_websocket_route() -> None:
-    with TestClient(echo_app()) as client:
-        assert client.request("WEBSOCKET", "/text").status_code == 404
+def test_an_http_request_with_the_method_websocket_does_not_reach_a_websocket_route(
+    echo_client: TestClient,
+) -> None:
+    assert echo_client.request("WEBSOCKET", "/text").status_code == 404
 
 
 def test_included_routers_prefix_websocket_routes_and_url_path_for_finds_them() -> None:

@@ -1,15 +1,14 @@
 """The blog example, on SQLite and on a real PostgreSQL.
 
-Each test runs twice: on an in-memory SQLite database, and on PostgreSQL (the
-``database_url`` fixture) in a schema made for that test and dropped after it
-(``pg_schema``: the app's connections find their tables there through
-``search_path``), so tests never see each other's rows. The app applies its
+Each test runs twice (the ``sql_url`` fixture): on an in-memory SQLite database,
+and on PostgreSQL in a schema made for that test and dropped after it (the app's
+connections find their tables there through ``search_path``), so tests never see
+each other's rows. The app applies its
 migrations at startup, as it does in production.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,22 +19,12 @@ from minimal_asgi import App
 from minimal_asgi.testing import AsyncTestClient, TestClient
 from minimal_asgi_sql import Database
 from minimal_asgi_sql.migrations import status
-from tests.plugins.sql.support import pg_schema
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield "sqlite://:memory:"
-        return
-    with pg_schema(request.getfixturevalue("database_url")) as schema_url:
-        yield schema_url
+from tests.types import ClientFactory
 
 
 @pytest.fixture
-def client(url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(url)) as test_client:
-        yield test_client
+def client(sql_url: str, client_for: ClientFactory) -> TestClient:
+    return client_for(create_app(sql_url))
 
 
 def add_user(client: TestClient, name: str) -> int:
@@ -58,8 +47,8 @@ async def database(db: Database) -> Database:
 
 # -- the schema --------------------------------------------------------------------------
 @pytest.mark.anyio
-async def test_startup_applies_every_migration_of_the_databases_dialect(url: str) -> None:
-    app = create_app(url)
+async def test_startup_applies_every_migration_of_the_databases_dialect(sql_url: str) -> None:
+    app = create_app(sql_url)
     async with AsyncTestClient(app):
         async with app.dependencies_scope() as scope:
             db = await scope.resolve(database)
@@ -74,8 +63,8 @@ async def test_startup_applies_every_migration_of_the_databases_dialect(url: str
 
 
 @pytest.mark.anyio
-async def test_the_declared_tables_match_the_migrated_columns(url: str) -> None:
-    app = create_app(url)
+async def test_the_declared_tables_match_the_migrated_columns(sql_url: str) -> None:
+    app = create_app(sql_url)
     async with AsyncTestClient(app):
         async with app.dependencies_scope() as scope:
             db = await scope.resolve(database)
@@ -114,14 +103,14 @@ def test_register_answers_201_with_the_location_of_the_new_user(client: TestClie
 
 
 def test_a_taken_email_answers_409_naming_the_unique_constraint(
-    client: TestClient, url: str
+    client: TestClient, sql_url: str
 ) -> None:
     add_user(client, "ada")
     response = client.post("/users", json={"email": "ADA@example.com", "name": "Another"})
     assert response.status_code == 409
     body = response.json()
     # PostgreSQL names the constraint; SQLite names the column it guards.
-    constraint = "users_email_key" if url.startswith("postgresql") else "users.email"
+    constraint = "users_email_key" if sql_url.startswith("postgresql") else "users.email"
     assert (body["kind"], body["constraint"]) == ("unique", constraint)
     assert [u["name"] for u in client.get("/users").json()] == ["ada"]
 

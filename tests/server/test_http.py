@@ -99,11 +99,17 @@ def test_response_without_content_length_is_sent_chunked(serve: Serve) -> None:
     assert response.body == again.body == b"one two three"
 
 
-def test_http10_response_to_unknown_length_ends_with_the_connection(serve: Serve) -> None:
+def test_http10_response_to_unknown_length_ends_with_the_connection(
+    serve: Serve, request: pytest.FixtureRequest
+) -> None:
     if serve.kind == "uvicorn":
-        pytest.xfail(
-            "uvicorn with httptools answers HTTP/1.0 with Transfer-Encoding: chunked, "
-            "which RFC 9112 section 6.1 forbids (h11 gets it right)"
+        # A mark, not pytest.xfail(): the test still runs, and with xfail_strict it
+        # fails the day uvicorn gets this right, so the note cannot go stale.
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="uvicorn with httptools answers HTTP/1.0 with Transfer-Encoding: "
+                "chunked, which RFC 9112 section 6.1 forbids (h11 gets it right)"
+            )
         )
     with serve(apps.chunked) as address, RawConnection(address) as connection:
         connection.send(b"GET / HTTP/1.0\r\n\r\n")  # HTTP/1.0 knows no chunked encoding

@@ -172,7 +172,8 @@ def test_app_may_stop_without_a_response_once_the_client_has_gone() -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    converse(app, HTTP_SCOPE, [{"type": "http.request", "body": b"x", "more_body": True}])
+    sent = converse(app, HTTP_SCOPE, [{"type": "http.request", "body": b"x", "more_body": True}])
+    assert sent == []  # no response, and no violation raised
 
 
 def test_server_side_mistakes_are_caught_too() -> None:
@@ -208,7 +209,8 @@ def test_a_correct_websocket_conversation_passes() -> None:
         await send({"type": "websocket.send", "text": message["text"]})
         await send(CLOSE)
 
-    converse(echo, WEBSOCKET_SCOPE, [CONNECT, {"type": "websocket.receive", "text": "hi"}])
+    sent = converse(echo, WEBSOCKET_SCOPE, [CONNECT, {"type": "websocket.receive", "text": "hi"}])
+    assert sent == [ACCEPT, {"type": "websocket.send", "text": "hi"}, CLOSE]  # unchanged
 
 
 WEBSOCKET_BREAKS = {
@@ -272,7 +274,8 @@ def test_a_correct_lifespan_passes() -> None:
         await receive()
         await send({"type": "lifespan.shutdown.complete"})
 
-    converse(app, LIFESPAN_SCOPE, [STARTUP, SHUTDOWN])
+    sent = converse(app, LIFESPAN_SCOPE, [STARTUP, SHUTDOWN])
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
 
 
 def test_lifespan_answer_must_follow_its_question() -> None:

@@ -7,7 +7,7 @@ its own that is dropped afterwards.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -28,23 +28,14 @@ from minimal_asgi_sql import (
     insert,
     select,
 )
-from tests.plugins.sql.support import HANG_GUARD, pg_schema, placeholders, silent_server
+from tests.plugins.sql.support import HANG_GUARD, placeholders, silent_server
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield "sqlite://:memory:"
-        return
-    with pg_schema(request.getfixturevalue("database_url")) as schema_url:
-        yield schema_url
-
-
 @pytest.fixture
-async def db(url: str) -> AsyncIterator[Database]:
-    async with Database(url) as database:
+async def db(sql_url: str) -> AsyncIterator[Database]:
+    async with Database(sql_url) as database:
         await database.execute(
             "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
         )
@@ -332,8 +323,8 @@ async def test_postgres_hides_uncommitted_rows_from_other_tasks(db: Database) ->
     assert await names(db) == ["a"]
 
 
-async def test_a_cancelled_transaction_gives_its_connection_back(url: str) -> None:
-    async with Database(url, max_size=1, acquire_timeout=2) as db:
+async def test_a_cancelled_transaction_gives_its_connection_back(sql_url: str) -> None:
+    async with Database(sql_url, max_size=1, acquire_timeout=2) as db:
         await db.execute("CREATE TABLE t (x INTEGER)")
         with anyio.move_on_after(0.1):
             async with db.transaction():
@@ -371,9 +362,9 @@ async def test_other_errors_pass_through_unchanged(db: Database) -> None:
     assert not isinstance(caught.value, IntegrityViolation | DatabaseUnavailable)
 
 
-async def test_using_a_database_before_connecting_says_how(url: str) -> None:
+async def test_using_a_database_before_connecting_says_how(sql_url: str) -> None:
     with pytest.raises(RuntimeError, match="not connected"):
-        await Database(url).fetch_all("SELECT 1")
+        await Database(sql_url).fetch_all("SELECT 1")
 
 
 # -- URLs ----------------------------------------------------------------------------------
@@ -423,10 +414,10 @@ async def test_server_that_never_answers_times_out() -> None:
         assert time.monotonic() - started < HANG_GUARD
 
 
-async def test_no_free_connection_is_unavailable_after_acquire_timeout(url: str) -> None:
+async def test_no_free_connection_is_unavailable_after_acquire_timeout(sql_url: str) -> None:
     # One connection (SQLite always; PostgreSQL with max_size=1), held by a
     # transaction: a second task gives up after acquire_timeout, not never.
-    async with Database(url, max_size=1, acquire_timeout=0.3) as db:
+    async with Database(sql_url, max_size=1, acquire_timeout=0.3) as db:
         holding = anyio.Event()
         done = anyio.Event()
 

@@ -19,7 +19,6 @@ from minimal_asgi.testing import TestClient
 from minimal_asgi_sql import SQL, Database, MigrationError, migrate
 from minimal_asgi_sql.__main__ import main
 from minimal_asgi_sql.migrations import LOCK_KEY, load_migrations, rollback, status
-from tests.plugins.sql.support import pg_schema
 
 USERS = """\
 -- up
@@ -47,14 +46,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/app.db"  # a file, so the CLI can open it too
         return
-    with pg_schema(request.getfixturevalue("database_url")) as schema_url:
-        yield schema_url
-
-
-@pytest.fixture
-def pg_url(database_url: str) -> Iterator[str]:
-    with pg_schema(database_url) as schema_url:
-        yield schema_url
+    yield request.getfixturevalue("pg_url")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -17,6 +17,7 @@ from minimal_asgi.testing import AsyncTestClient, TestClient
 from minimal_asgi_sql import SQL, Database, transaction
 from minimal_asgi_sql.plugin import DEFAULT_URL
 from tests.plugins.sql.support import HANG_GUARD, TCPProxy, pg_schema, placeholders
+from tests.types import ClientFactory
 
 SCHEMA = """
 CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL,
@@ -27,21 +28,6 @@ CREATE TABLE drafts (id INTEGER PRIMARY KEY,
                      user_id INTEGER NOT NULL CONSTRAINT drafts_user_fk REFERENCES users (id)
                      DEFERRABLE INITIALLY DEFERRED);
 """
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield "sqlite://:memory:"
-        return
-    with pg_schema(request.getfixturevalue("database_url")) as schema_url:
-        yield schema_url
-
-
-@pytest.fixture
-def pg_url(database_url: str) -> Iterator[str]:
-    with pg_schema(database_url) as schema_url:
-        yield schema_url
 
 
 def make_app(url: str, **options: Any) -> tuple[App, SQL]:
@@ -109,36 +95,34 @@ def make_app(url: str, **options: Any) -> tuple[App, SQL]:
     return app, sql
 
 
+@pytest.fixture
+def client(sql_url: str, client_for: ClientFactory) -> TestClient:
+    app, _ = make_app(sql_url)
+    return client_for(app)
+
+
 # -- injection and the request's transaction ---------------------------------------------
-def test_database_is_injected_by_annotation(url: str) -> None:
-    app, _ = make_app(url)
-    with TestClient(app) as client:
-        assert client.get("/users").json() == []
-        assert client.post("/users?id=1&email=a@x").status_code == 201
-        assert client.get("/users").json() == [{"id": 1, "email": "a@x"}]
+def test_database_is_injected_by_annotation(client: TestClient) -> None:
+    assert client.get("/users").json() == []
+    assert client.post("/users?id=1&email=a@x").status_code == 201
+    assert client.get("/users").json() == [{"id": 1, "email": "a@x"}]
 
 
-def test_transaction_commits_when_the_endpoint_returns(url: str) -> None:
-    app, _ = make_app(url)
-    with TestClient(app) as client:
-        response = client.post("/users?id=1&email=a@x")
-        assert (response.status_code, response.json()) == (201, {"id": 1})
-        assert [u["id"] for u in client.get("/users").json()] == [1]
+def test_transaction_commits_when_the_endpoint_returns(client: TestClient) -> None:
+    response = client.post("/users?id=1&email=a@x")
+    assert (response.status_code, response.json()) == (201, {"id": 1})
+    assert [u["id"] for u in client.get("/users").json()] == [1]
 
 
-def test_transaction_rolls_back_when_the_endpoint_raises(url: str) -> None:
-    app, _ = make_app(url)
-    with TestClient(app) as client:
-        assert client.post("/users/then-fail?id=1&email=a@x").status_code == 400
-        assert client.get("/users").json() == []
+def test_transaction_rolls_back_when_the_endpoint_raises(client: TestClient) -> None:
+    assert client.post("/users/then-fail?id=1&email=a@x").status_code == 400
+    assert client.get("/users").json() == []
 
 
-def test_transaction_as_a_route_guard_commits_and_rolls_back(url: str) -> None:
-    app, _ = make_app(url)
-    with TestClient(app) as client:
-        assert client.post("/guarded?id=1&fail=false").status_code == 201
-        assert client.post("/guarded?id=2&fail=true").status_code == 400
-        assert [u["id"] for u in client.get("/users").json()] == [1]
+def test_transaction_as_a_route_guard_commits_and_rolls_back(client: TestClient) -> None:
+    assert client.post("/guarded?id=1&fail=false").status_code == 201
+    assert client.post("/guarded?id=2&fail=true").status_code == 400
+    assert [u["id"] for u in client.get("/users").json()] == [1]
 
 
 def test_sql_transaction_is_the_module_transaction() -> None:
@@ -162,23 +146,23 @@ class ObserveAtResponseStart:
         await self.app(scope, receive, observing_send)
 
 
-def test_commit_happens_before_the_response_starts(url: str, tmp_path: Any) -> None:
-    if url.startswith("postgresql"):
+def test_commit_happens_before_the_response_starts(sql_url: str, tmp_path: Any) -> None:
+    if sql_url.startswith("postgresql"):
         async def count() -> int:
-            connection = await asyncpg.connect(url)
+            connection = await asyncpg.connect(sql_url)
             try:
                 return int(await connection.fetchval("SELECT count(*) FROM users"))
             finally:
                 await connection.close()
     else:
         path = tmp_path / "app.db"  # a file, so that a second connection can look
-        url = f"sqlite:///{path}"
+        sql_url = f"sqlite:///{path}"
 
         async def count() -> int:
             with sqlite3.connect(path) as connection:
                 return int(connection.execute("SELECT count(*) FROM users").fetchone()[0])
 
-    app, _ = make_app(url)
+    app, _ = make_app(sql_url)
     seen: list[int] = []
     app.add_middleware(ObserveAtResponseStart, count=count, seen=seen)
     with TestClient(app) as client:
@@ -186,43 +170,39 @@ def test_commit_happens_before_the_response_starts(url: str, tmp_path: Any) -> N
     assert seen == [1]
 
 
-def test_a_refused_commit_answers_409_not_201(url: str) -> None:
+def test_a_refused_commit_answers_409_not_201(client: TestClient) -> None:
     # The deferred foreign key is checked only at COMMIT. Had the commit run
     # after the response, the client would have read 201 for a lost row.
-    app, _ = make_app(url)
-    with TestClient(app) as client:
-        response = client.post("/drafts?id=1&user_id=42")
-        assert response.status_code == 409
-        assert response.json()["kind"] == "foreign_key"
-        assert client.get("/drafts").json() == []
-        client.post("/users?id=42&email=a@x")
-        assert client.post("/drafts?id=1&user_id=42").status_code == 201
+    response = client.post("/drafts?id=1&user_id=42")
+    assert response.status_code == 409
+    assert response.json()["kind"] == "foreign_key"
+    assert client.get("/drafts").json() == []
+    client.post("/users?id=42&email=a@x")
+    assert client.post("/drafts?id=1&user_id=42").status_code == 201
 
 
 # -- constraint violations -> 409 ---------------------------------------------------------------
-def test_unique_violation_answers_409_naming_the_constraint(url: str) -> None:
-    app, _ = make_app(url)
-    with TestClient(app) as client:
-        client.post("/users?id=1&email=a@x")
-        response = client.post("/users?id=2&email=a@x")
+def test_unique_violation_answers_409_naming_the_constraint(
+    client: TestClient, sql_url: str
+) -> None:
+    client.post("/users?id=1&email=a@x")
+    response = client.post("/users?id=2&email=a@x")
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    constraint = "users_email_key" if url.startswith("postgresql") else "users.email"
+    constraint = "users_email_key" if sql_url.startswith("postgresql") else "users.email"
     assert body["constraint"] == constraint and body["kind"] == "unique"
     assert constraint in body["detail"]
     assert "a@x" not in response.text  # the database's message is not passed on
 
 
-def test_foreign_key_violation_answers_409(url: str) -> None:
-    app, _ = make_app(url)
-    with TestClient(app) as client:
-        response = client.post("/posts?id=1&user_id=42")
+def test_foreign_key_violation_answers_409(client: TestClient, sql_url: str) -> None:
+    response = client.post("/posts?id=1&user_id=42")
     assert response.status_code == 409
     body = response.json()
     assert body["kind"] == "foreign_key"
     # PostgreSQL names the constraint; SQLite cannot.
-    assert body["constraint"] == ("posts_user_fk" if url.startswith("postgresql") else None)
+    assert body["constraint"] == ("posts_user_fk" if sql_url.startswith("postgresql") else None)
 
 
 # -- the database down or going away --------------------------------------------------------------
@@ -237,13 +217,9 @@ def test_unreachable_database_fails_startup_quickly_naming_the_url() -> None:
     assert "hunter2" not in str(caught.value)
 
 
-def test_killed_connection_answers_503_with_retry_after(database_url: str) -> None:
-    with pg_schema(database_url) as schema_url:
-        app, _ = make_app(schema_url, retry_after=7)
-        _serve_a_killed_connection(app, database_url)
+def test_killed_connection_answers_503_with_retry_after(pg_url: str, database_url: str) -> None:
+    app, _ = make_app(pg_url, retry_after=7)
 
-
-def _serve_a_killed_connection(app: App, database_url: str) -> None:
     @app.get("/killed")
     async def killed(db: Database = Depends(transaction)) -> dict[str, Any]:
         pid = await db.fetch_val("SELECT pg_backend_pid()")
