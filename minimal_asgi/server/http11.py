@@ -1,6 +1,6 @@
 """One HTTP/1.1 connection over h11: bytes in, ASGI ``http`` scopes out, and back.
 
-``main.py`` accepts a socket and calls ``HTTPConnection.run``. From there, for
+``main.py`` accepts a socket and calls ``HTTP11Protocol.run``. From there, for
 each request on the connection, in order:
 
 1. **Read the head** (``_next_request``). An idle connection waits up to
@@ -55,7 +55,7 @@ from minimal_asgi.server.connection import ClientDisconnected, Transport
 from minimal_asgi.server.websocket import WebSocketSession, is_websocket_upgrade
 from minimal_asgi.types import ASGIApp, Message, Scope
 
-__all__ = ["HTTPConnection", "head_problem"]
+__all__ = ["HTTP11Protocol", "head_problem"]
 
 logger = logging.getLogger("minimal_asgi.server")
 
@@ -121,7 +121,7 @@ def _body_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return 0
 
 
-class HTTPConnection:
+class HTTP11Protocol:
     """Requests on one connection, one after the other, until either side closes it."""
 
     def __init__(
@@ -448,7 +448,7 @@ class _Cycle:
 
     def __init__(
         self,
-        connection: HTTPConnection,
+        connection: HTTP11Protocol,
         scope: Scope,
         request: h11.Request,
         whole_body: Message | None,
