@@ -73,16 +73,14 @@ def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str]
     so far, if not ``complete``). h11 checks the grammar; this checks the size
     limits, and refuses what RFC 9112 allows a server to refuse and h11 accepts
     - each a way for two servers in a chain to disagree on where a request ends
-    (request smuggling).
+    (request smuggling). ``_Head`` does the size checks as the head arrives,
+    without calling this on every read.
     """
     line_end = head.find(b"\n")
     request_line = head if line_end < 0 else head[:line_end]
-    if len(request_line.rstrip(b"\r")) > config.max_request_line:
-        return 414, "the request line is too long"
-    if len(head) > config.max_header_bytes:
-        return 431, "the request head is too large"
-    if not complete:
-        return None
+    problem = _size_problem(len(request_line.rstrip(b"\r")), len(head), config)
+    if problem is not None or not complete:
+        return problem
     if b"\n " in head or b"\n\t" in head:  # RFC 9112 section 5.2
         return 400, "obsolete line folding (a header line starting with a space) is not accepted"
     framing = _FRAMING_HEADER.findall(head)
@@ -93,6 +91,52 @@ def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str]
         if lengths and len(framing) > len(lengths):
             return 400, "both Content-Length and Transfer-Encoding"
     return None
+
+
+def _size_problem(line_length: int, head_length: int, config: Config) -> tuple[int, str] | None:
+    if line_length > config.max_request_line:
+        return 414, "the request line is too long"
+    if head_length > config.max_header_bytes:
+        return 431, "the request head is too large"
+    return None
+
+
+class _Head:
+    """A request head as it arrives: where it ends, and how long its first line is.
+
+    Searching the whole buffer for the blank line on every read would make a
+    head sent one byte at a time cost time in proportion to the square of its
+    length - a slowloris client's cheapest way to burn the server's CPU. So
+    each read is scanned once, from where the last scan stopped (less three
+    bytes: the blank line may straddle two reads).
+    """
+
+    __slots__ = ("data", "end", "line_ended", "line_length")
+
+    def __init__(self, buffered: bytes) -> None:
+        self.data = bytearray()
+        self.end = 0  # the head's length once its blank line has arrived; 0 until then
+        self.line_ended = False
+        self.line_length = 0  # the request line's, without its line ending (so far)
+        self.add(buffered)
+
+    def add(self, data: bytes) -> None:
+        start = len(self.data)
+        self.data += data
+        if not self.line_ended:
+            newline = self.data.find(b"\n", start)
+            self.line_ended = newline >= 0
+            stop = newline if self.line_ended else len(self.data)
+            self.line_length = stop - (self.data[stop - 1 : stop] == b"\r")
+        if not self.end:
+            blank_line = _END_OF_HEAD.search(self.data, max(start - 3, 0))
+            if blank_line is not None:
+                self.end = blank_line.end()
+
+    def problem(self, config: Config) -> tuple[int, str] | None:
+        if self.end:
+            return head_problem(bytes(self.data[: self.end]), True, config)
+        return _size_problem(self.line_length, len(self.data), config)
 
 
 @functools.lru_cache(maxsize=1)
@@ -184,20 +228,19 @@ class HTTP11Protocol:
     # -- 1. the request head -------------------------------------------------------
     async def _next_request(self) -> h11.Request | None:
         """Wait for the next request head and parse it; None means: close."""
+        buffered, closed = self.h11.trailing_data
+        head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
         deadline: float | None = None
         while True:
-            buffered, closed = self.h11.trailing_data
-            end = _END_OF_HEAD.search(buffered)
-            head = buffered if end is None else buffered[: end.end()]
-            problem = head_problem(head, end is not None, self.config)
+            problem = head.problem(self.config)
             if problem is not None:
                 await self._refuse(*problem)
                 return None
-            if end is not None:
+            if head.end:
                 break
-            if closed or (self.stopping and not buffered):
+            if closed or (self.stopping and not head.data):
                 return None
-            if buffered:
+            if head.data:
                 if deadline is None:  # the first bytes of a pipelined request
                     deadline = anyio.current_time() + self.config.read_timeout
                 with anyio.move_on_after(deadline - anyio.current_time()) as timer:
@@ -214,6 +257,8 @@ class HTTP11Protocol:
                     return None
                 deadline = anyio.current_time() + self.config.read_timeout
             self.h11.receive_data(data)  # b"" tells h11 the client closed its side
+            head.add(data)
+            closed = not data
         try:
             event = self.h11.next_event()
         except h11.RemoteProtocolError as exc:  # a bad request line, a bad header, no Host ...
