@@ -49,6 +49,19 @@ class Config:
     log_level: str = _option("info", "what to log", None, ("debug", "info", "warning", "error"))
     validate: bool = _option(False, "check every ASGI message with minimal_asgi.validate")
 
+    # -- how strict the parser is --------------------------------------------------
+    allow_bare_lf: bool = _option(
+        False,
+        "accept a bare LF (no CR) ending a line of a request head, as RFC 9112 section 2.2 "
+        "permits; off, such a head gets 400, since a proxy that splits lines differently "
+        "would see another request (smuggling). Chunk lines always need CRLF",
+    )
+    allow_any_method: bool = _option(
+        False,
+        "pass any method token to the app; off, a method outside the IANA registry "
+        "(methods are case-sensitive: 'get' is not GET) gets 501",
+    )
+
     # -- limits: what one client may cost us --------------------------------------
     max_request_line: int = _option(
         8190, "longest request line (method, target, version); longer gets 414", "BYTES"

@@ -55,12 +55,20 @@ from minimal_asgi.server.connection import ClientDisconnected, Transport
 from minimal_asgi.server.websocket import WebSocketSession, is_websocket_upgrade
 from minimal_asgi.types import ASGIApp, Message, Scope
 
-__all__ = ["HTTP11Protocol", "head_problem"]
+__all__ = ["HTTP11Protocol", "head_problem", "request_problem"]
 
 logger = logging.getLogger("minimal_asgi.server")
 
 _END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
 _FRAMING_HEADER = re.compile(rb"\n(content-length|transfer-encoding):([^\r\n]*)", re.IGNORECASE)
+# The IANA HTTP Method Registry, less CONNECT (a proxy's method) and PRI (HTTP/2's
+# preface): the methods a client may expect an origin server to know.
+_METHODS = frozenset(
+    b"ACL BASELINE-CONTROL BIND CHECKIN CHECKOUT COPY DELETE GET HEAD LABEL LINK LOCK MERGE "
+    b"MKACTIVITY MKCALENDAR MKCOL MKREDIRECTREF MKWORKSPACE MOVE OPTIONS ORDERPATCH PATCH POST "
+    b"PROPFIND PROPPATCH PUT QUERY REBIND REPORT SEARCH TRACE UNBIND UNCHECKOUT UNLINK UNLOCK "
+    b"UPDATE UPDATEREDIRECTREF VERSION-CONTROL".split()
+)
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _LINGER_SECONDS = 1.0  # how long a refused client may go on sending before we close
 _CLIENT_CLOSED_REQUEST = 499  # nginx's log-only status: the client left before the response ended
@@ -90,6 +98,16 @@ def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str]
             return 400, "more than one Content-Length"
         if lengths and len(framing) > len(lengths):
             return 400, "both Content-Length and Transfer-Encoding"
+    if not config.allow_bare_lf and head.count(b"\n") != head.count(b"\r\n"):
+        return 400, "a line of the head ends with a bare LF, not CRLF"  # RFC 9112 section 2.2
+    return None
+
+
+def request_problem(request: h11.Request, config: Config) -> tuple[int, str] | None:
+    """Why a parsed request must be refused before the app hears of it, or None."""
+    if request.method not in _METHODS and not config.allow_any_method:
+        method = request.method.decode("ascii", "replace")
+        return 501, f"the method {method!r} is not implemented (methods are case-sensitive)"
     return None
 
 
@@ -137,6 +155,69 @@ class _Head:
         if self.end:
             return head_problem(bytes(self.data[: self.end]), True, config)
         return _size_problem(self.line_length, len(self.data), config)
+
+
+class _ChunkLines:
+    """The lines of a chunked body, checked as its bytes arrive, where h11 is lenient.
+
+    h11 decodes the chunks, but it waits - for the read timeout - on a chunk
+    line that ends in a bare LF (it looks for CRLF), reads a trailer section
+    whose lines end in bare LFs, and takes a chunk size of up to 20 hex digits
+    (2^80 bytes) and then waits for that many. Here every line must end with
+    CRLF, and a chunk size must fit in 64 bits (as llhttp, uvicorn's parser,
+    requires) and in what is left of ``max_body_bytes``: else the answer comes
+    at once. Only the lines are looked at; chunk data is skipped over.
+    """
+
+    __slots__ = ("done", "line", "max_body", "problem", "received", "skip", "trailer")
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self.received = 0  # the chunk sizes declared so far, summed
+        self.skip = 0  # bytes of chunk data (and the CRLF after it) still to come
+        self.line = b""  # a line begun in an earlier read
+        self.trailer = False  # past the last chunk (size 0): trailer lines, then a blank one
+        self.done = False  # the blank line that ends the body has come: what follows is not ours
+        self.problem: tuple[int, str] | None = None
+
+    def feed(self, data: bytes) -> tuple[int, str] | None:
+        """Check the next bytes of the body; the first problem found (and kept), or None."""
+        position = 0
+        while position < len(data) and not self.done and self.problem is None:
+            if self.skip:
+                step = min(self.skip, len(data) - position)
+                self.skip -= step
+                position += step
+                continue
+            newline = data.find(b"\n", position)
+            if newline < 0:
+                self.line += data[position:]  # (h11 bounds a line by max_header_bytes)
+                break
+            line, self.line = self.line + data[position:newline], b""
+            position = newline + 1
+            if not line.endswith(b"\r"):
+                self.problem = 400, "a line of the chunked body ends with a bare LF, not CRLF"
+            else:
+                self._line(line[:-1])
+        return self.problem
+
+    def _line(self, line: bytes) -> None:
+        if self.trailer:
+            self.done = not line
+            return
+        size = line.split(b";", 1)[0].strip(b" \t")
+        if not size or size.strip(b"0123456789abcdefABCDEF"):
+            return  # not a chunk size: h11 refuses it
+        length = int(size, 16)
+        self.received += length
+        if length >= 1 << 64:
+            self.problem = 400, f"a chunk size of {len(size)} hex digits does not fit in 64 bits"
+        elif self.received > self.max_body:
+            self.problem = 413, f"the body is over {self.max_body} bytes"
+        elif length == 0:
+            self.trailer = True
+        else:
+            self.skip = length + 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -265,6 +346,10 @@ class HTTP11Protocol:
             await self._refuse(exc.error_status_hint, str(exc))
             return None
         assert isinstance(event, h11.Request), event
+        problem = request_problem(event, self.config)
+        if problem is not None:
+            await self._refuse(*problem, event)
+            return None
         return event
 
     def _scope(self, request: h11.Request, kind: str) -> Scope:
@@ -326,7 +411,15 @@ class HTTP11Protocol:
             return False
         # Most requests (a GET, a small POST) arrive whole, head and body in one
         # read: then the app gets the body in one message, with no streaming.
+        chunk_lines = None
+        if length is None:  # chunked: its lines are checked from the first byte on
+            chunk_lines = _ChunkLines(self.config.max_body_bytes)
+            problem = chunk_lines.feed(self.h11.trailing_data[0])
+            if problem is not None:  # already in what came with the head: the app is spared
+                await self._refuse(*problem, request)
+                return False
         cycle = _Cycle(self, scope, request, self._whole_body(length))
+        cycle.chunk_lines = chunk_lines
         tasks.start_soon(cycle.run)
         try:
             with cycle.reading:  # see _response_complete: cancelled, or given a deadline
@@ -405,7 +498,11 @@ class HTTP11Protocol:
         received = 0
         held: bytes | None = None
         client_closed = False
+        chunk_lines = cycle.chunk_lines
         while True:
+            if chunk_lines is not None and chunk_lines.problem is not None:
+                await self._answer_instead(cycle, *chunk_lines.problem)
+                return False
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:  # bad chunked framing, or EOF mid-body
@@ -424,6 +521,8 @@ class HTTP11Protocol:
                     await self._answer_instead(cycle, 408, "the request body stalled")
                     return False
                 client_closed = not data
+                if chunk_lines is not None:
+                    chunk_lines.feed(data)
                 self.h11.receive_data(data)
             elif isinstance(event, h11.Data):
                 received += len(event.data)
@@ -513,6 +612,7 @@ class _Cycle:
         self.reading = anyio.CancelScope()  # the connection's reads for this request
         self.watching = False  # the connection has read the whole body and watches the socket
         self.expected_continue = connection.h11.they_are_waiting_for_100_continue
+        self.chunk_lines: _ChunkLines | None = None  # set for a chunked body
         self.sent_continue = False
         self.started = False  # http.response.start received (or the server answered)
         self.complete = False  # the last byte of the response was written
