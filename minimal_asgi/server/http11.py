@@ -59,6 +59,11 @@ __all__ = ["HTTP11Protocol", "head_problem", "request_problem"]
 
 logger = logging.getLogger("minimal_asgi.server")
 
+_ABSOLUTE_FORM = re.compile(  # RFC 9112 section 3.2.2: http(s)://host[:port][/path][?query]
+    rb"[Hh][Tt][Tt][Pp][Ss]?://"
+    rb"(?P<authority>(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(?::[0-9]*)?)"
+    rb"(?P<rest>[/?].*)?"
+)
 _END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
 _FRAMING_HEADER = re.compile(rb"\n(content-length|transfer-encoding):([^\r\n]*)", re.IGNORECASE)
 # The IANA HTTP Method Registry, less CONNECT (a proxy's method) and PRI (HTTP/2's
@@ -104,11 +109,34 @@ def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str]
 
 
 def request_problem(request: h11.Request, config: Config) -> tuple[int, str] | None:
-    """Why a parsed request must be refused before the app hears of it, or None."""
+    """Why a parsed request must be refused before the app hears of it, or None.
+
+    The target must be one of the three forms RFC 9112 section 3.2 gives an
+    origin server: a path (``/items?id=1``, origin-form), an absolute URL
+    (``http://host/items?id=1``, absolute-form: the scope gets its path, and
+    its host as ``Host``) or ``*`` for ``OPTIONS`` (asterisk-form). Anything
+    else - ``Xadmin/users``, ``@evil.example`` - would reach an app whose path
+    checks all assume a leading ``/``, so it gets 400.
+    """
     if request.method not in _METHODS and not config.allow_any_method:
         method = request.method.decode("ascii", "replace")
         return 501, f"the method {method!r} is not implemented (methods are case-sensitive)"
+    target = request.target
+    if target[:1] != b"/":
+        if target == b"*":
+            if request.method != b"OPTIONS":
+                return 400, "the request target '*' is for OPTIONS only"
+        elif _ABSOLUTE_FORM.fullmatch(target) is None:
+            return 400, "the request target must be a path starting with '/', or an absolute URL"
     return None
+
+
+def _absolute_form(target: bytes) -> tuple[bytes, bytes]:
+    """``http://host:8000/a?b`` -> (b"host:8000", b"/a?b"), for a target request_problem passed."""
+    match = _ABSOLUTE_FORM.fullmatch(target)
+    assert match is not None
+    rest = match["rest"] or b"/"
+    return match["authority"], rest if rest[:1] == b"/" else b"/" + rest
 
 
 def _size_problem(line_length: int, head_length: int, config: Config) -> tuple[int, str] | None:
@@ -353,7 +381,14 @@ class HTTP11Protocol:
         return event
 
     def _scope(self, request: h11.Request, kind: str) -> Scope:
-        raw_path, _, query_string = request.target.partition(b"?")
+        target, headers = request.target, list(request.headers)
+        if target[:1] != b"/" and target != b"*":
+            # Absolute-form: RFC 9112 section 3.2.2 has the server take the host from
+            # the target and ignore the Host header, so the app sees one host, not two.
+            authority, target = _absolute_form(target)
+            headers = [(name, value) for name, value in headers if name != b"host"]
+            headers.insert(0, (b"host", authority))
+        raw_path, _, query_string = target.partition(b"?")
         root_path = self.config.root_path
         scope: dict[str, Any] = {
             "type": kind,
@@ -364,7 +399,7 @@ class HTTP11Protocol:
             "raw_path": root_path.encode() + raw_path,
             "query_string": query_string,
             "root_path": root_path,
-            "headers": list(request.headers),  # lower-case names, in order, repeats kept
+            "headers": headers,  # lower-case names, in order, repeats kept
             "client": self.transport.client,
             "server": self.transport.server,
             "state": self.lifespan_state.copy(),

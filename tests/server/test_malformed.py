@@ -143,3 +143,64 @@ def test_allow_any_method_passes_any_token_to_the_app() -> None:
             connection.send(request("BREW", "/pot"))
             assert json.loads(connection.read_response().body)["method"] == "BREW"
 
+
+# -- request targets (RFC 9112 section 3.2) ----------------------------------------------
+@pytest.mark.parametrize("target", ["Xadmin/users/1", "@evil.example", "admin", "http:/x"])
+def test_target_that_is_not_a_path_nor_a_url_is_400(kind: str, target: str) -> None:
+    recorder = apps.Recorder()
+    with running(kind, recorder) as address, RawConnection(address) as connection:
+        connection.send(request("GET", target))
+        assert connection.read_response().status == 400
+    assert recorder.calls == 0
+
+
+def test_absolute_form_target_reaches_the_app_as_path_and_query(kind: str) -> None:
+    with running(kind, apps.Recorder()) as address, RawConnection(address) as connection:
+        connection.send(request("GET", "http://testserver/caf%C3%A9/x?q=1"))
+        seen = json.loads(connection.read_response().body)
+    assert (seen["path"], seen["raw_path"]) == ("/café/x", "/caf%C3%A9/x")
+    assert seen["query_string"] == "q=1"
+
+
+def test_absolute_form_target_without_a_path_is_the_root(kind: str) -> None:
+    if kind == "uvicorn":
+        pytest.xfail("httptools refuses http://host?query (no path) with 400; RFC 3986 allows it")
+    with running(kind, apps.Recorder()) as address, RawConnection(address) as connection:
+        connection.send(request("GET", "http://testserver?q=1"))
+        seen = json.loads(connection.read_response().body)
+    assert (seen["path"], seen["query_string"]) == ("/", "q=1")
+
+
+def test_absolute_form_host_replaces_the_host_header(kind: str) -> None:
+    if kind == "uvicorn":
+        pytest.xfail("uvicorn keeps the Host header; RFC 9112 section 3.2.2 says to ignore it")
+    with running(kind, apps.Recorder()) as address, RawConnection(address) as connection:
+        connection.send(request("GET", "http://example.com:8080/x"))  # Host: testserver
+        seen = json.loads(connection.read_response().body)
+    assert [value for name, value in seen["headers"] if name == "host"] == ["example.com:8080"]
+
+
+def test_asterisk_target_of_options_reaches_the_app(kind: str) -> None:
+    with running(kind, apps.Recorder()) as address, RawConnection(address) as connection:
+        connection.send(request("OPTIONS", "*"))
+        seen = json.loads(connection.read_response().body)
+    assert (seen["method"], seen["path"]) == ("OPTIONS", "*")
+
+
+def test_asterisk_target_is_for_options_only() -> None:
+    recorder = apps.Recorder()  # (uvicorn passes GET * to the app)
+    with minimal_asgi_server(recorder) as address, RawConnection(address) as connection:
+        connection.send(request("GET", "*"))
+        assert connection.read_response().status == 400
+    assert recorder.calls == 0
+
+
+def test_websocket_upgrade_with_a_target_that_is_not_a_path_is_400() -> None:
+    recorder = apps.Recorder()
+    with minimal_asgi_server(recorder) as address, RawConnection(address) as connection:
+        connection.send(request("GET", "Xecho", {
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        }))
+        assert connection.read_response().status == 400
+    assert recorder.calls == 0
