@@ -88,7 +88,16 @@ class Config:
         10.0, "grace period for requests in flight when the server stops", "SECONDS"
     )
     websocket_max_message: int = _option(
-        1 * MIB, "largest WebSocket message; larger closes the socket with 1009", "BYTES"
+        1 * MIB,
+        "largest WebSocket message (text counted in UTF-8 bytes); larger closes the socket "
+        "with 1009",
+        "BYTES",
+    )
+    websocket_close_timeout: float = _option(
+        5.0,
+        "seconds a WebSocket client has to answer the server's close frame; meanwhile its "
+        "messages are discarded, after it the connection is dropped",
+        "SECONDS",
     )
 
     def __post_init__(self) -> None:

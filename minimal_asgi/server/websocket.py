@@ -39,7 +39,6 @@ __all__ = ["WebSocketSession", "is_websocket_upgrade"]
 
 logger = logging.getLogger("minimal_asgi.server")
 
-_CLOSE_WAIT_SECONDS = 5.0  # how long we wait for the client to answer our close frame
 _NO_STATUS = 1005  # RFC 6455: a close frame without a code
 _ABNORMAL = 1006  # RFC 6455: the connection ended without a close frame
 
@@ -84,6 +83,8 @@ class WebSocketSession:
         self.close_reason = ""
         self.to_app, self.inbox = anyio.create_memory_object_stream[Message](16)
         self.closed = anyio.Event()  # the closing handshake is over (or the socket is gone)
+        # The reader's scope: once our close frame is sent, it gets a deadline for the answer.
+        self.reading = anyio.CancelScope()
         self._connect_sent = False
         self._tasks: anyio.abc.TaskGroup | None = None
 
@@ -110,7 +111,7 @@ class WebSocketSession:
                 await self._end(error=True)
             else:
                 await self._end(error=False)
-            with anyio.move_on_after(_CLOSE_WAIT_SECONDS):
+            with anyio.move_on_after(self.config.websocket_close_timeout):
                 await self.closed.wait()
             tasks.cancel_scope.cancel()
         self.to_app.close()
@@ -201,38 +202,47 @@ class WebSocketSession:
 
     # -- frames -------------------------------------------------------------------------
     async def _read_frames(self, data: bytes) -> None:
-        """Turn the client's frames into messages until the closing handshake ends."""
+        """Turn the client's frames into messages until the closing handshake ends.
+
+        Once our close frame is sent (the app closed, or a message was too
+        big), nothing more reaches the app: frames are read only to find the
+        client's answering close, and discarded; a client that does not answer
+        within ``websocket_close_timeout`` is cut off.
+        """
         parts: list[Any] = []
         size = 0
         try:
-            while True:
-                if data:
-                    self.ws.receive_data(data)
-                for event in self.ws.events():
-                    if isinstance(event, TextMessage | BytesMessage):
-                        size += len(event.data)
-                        if size > self.config.websocket_max_message:
-                            await self._close(1009, "message too big")
-                            parts, size = [], 0
-                            continue
-                        parts.append(event.data)
-                        if event.message_finished:
-                            await self.to_app.send(_message(event, parts))
-                            parts, size = [], 0
-                    elif isinstance(event, Ping):
-                        await self._write(self.ws.send(event.response()))
-                    elif isinstance(event, CloseConnection):
-                        self.close_code = event.code or _NO_STATUS
-                        self.close_reason = event.reason or ""
-                        if self.ws.state is ConnectionState.REMOTE_CLOSING:  # client closed first
+            with self.reading:
+                while True:
+                    if data:
+                        self.ws.receive_data(data)
+                    for event in self.ws.events():
+                        if isinstance(event, TextMessage | BytesMessage):
+                            if self.state != "open":
+                                continue  # closing: this is not the app's any more
+                            size += _size(event)
+                            if size > self.config.websocket_max_message:
+                                parts, size = [], 0
+                                await self._close(1009, "message too big")
+                                continue
+                            parts.append(event.data)
+                            if event.message_finished:
+                                await self.to_app.send(_message(event, parts))
+                                parts, size = [], 0
+                        elif isinstance(event, Ping):
                             await self._write(self.ws.send(event.response()))
-                        elif self.ws.state is ConnectionState.OPEN:
-                            # A protocol error (wsproto reports it as a close event): we close.
-                            await self._write(self.ws.send(CloseConnection(code=event.code)))
-                        return
-                data = await self.transport.read()
-                if not data:
-                    return  # the socket ended without a close frame: 1006
+                        elif isinstance(event, CloseConnection):
+                            self.close_code = event.code or _NO_STATUS
+                            self.close_reason = event.reason or ""
+                            if self.ws.state is ConnectionState.REMOTE_CLOSING:  # client first
+                                await self._write(self.ws.send(event.response()))
+                            elif self.ws.state is ConnectionState.OPEN:
+                                # A protocol error (wsproto reports it as a close event): we close.
+                                await self._write(self.ws.send(CloseConnection(code=event.code)))
+                            return
+                    data = await self.transport.read()
+                    if not data:
+                        return  # the socket ended without a close frame: 1006
         except ClientDisconnected:
             pass
         finally:
@@ -244,6 +254,7 @@ class WebSocketSession:
         if self.ws.state is not ConnectionState.OPEN:
             return
         self.state = "closing"
+        self.reading.deadline = anyio.current_time() + self.config.websocket_close_timeout
         try:
             await self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
         except ClientDisconnected:
@@ -255,6 +266,14 @@ class WebSocketSession:
         except ClientDisconnected:
             self.state = "closed"
             raise
+
+
+def _size(event: TextMessage | BytesMessage) -> int:
+    """The frame's payload in bytes: the limit is in bytes, and text is UTF-8 on the wire."""
+    data = event.data
+    if isinstance(data, str) and not data.isascii():  # PERF: isascii() is O(1) in CPython
+        return len(data.encode())
+    return len(data)
 
 
 def _message(event: TextMessage | BytesMessage, parts: list[Any]) -> Message:
