@@ -93,6 +93,12 @@ class Config:
         "with 1009",
         "BYTES",
     )
+    websocket_max_queue: int = _option(
+        1 * MIB,
+        "bytes of WebSocket messages received and not yet read by the app; beyond it the "
+        "server stops reading the socket until the app catches up",
+        "BYTES",
+    )
     websocket_close_timeout: float = _option(
         5.0,
         "seconds a WebSocket client has to answer the server's close frame; meanwhile its "

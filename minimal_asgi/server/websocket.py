@@ -81,7 +81,11 @@ class WebSocketSession:
         self.state = "connecting"  # -> "open" -> "closing" (our close frame sent) -> "closed"
         self.close_code = _ABNORMAL
         self.close_reason = ""
-        self.to_app, self.inbox = anyio.create_memory_object_stream[Message](16)
+        # Messages for the app, each with its size: at most 16 of them, and reading
+        # stops while more than websocket_max_queue bytes wait (see _wait_for_room).
+        self.to_app, self.inbox = anyio.create_memory_object_stream[tuple[Message, int]](16)
+        self.queued = 0  # bytes of messages received and not yet taken by the app
+        self._room = anyio.Event()  # set when the app takes a message (or we close)
         self.closed = anyio.Event()  # the closing handshake is over (or the socket is gone)
         # The reader's scope: once our close frame is sent, it gets a deadline for the answer.
         self.reading = anyio.CancelScope()
@@ -132,13 +136,16 @@ class WebSocketSession:
             self._connect_sent = True
             return {"type": "websocket.connect"}
         try:
-            return await self.inbox.receive()
+            message, size = await self.inbox.receive()
         except anyio.EndOfStream:
             return {
                 "type": "websocket.disconnect",
                 "code": self.close_code,
                 "reason": self.close_reason,
             }
+        self.queued -= size
+        self._room.set()
+        return message
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -227,7 +234,11 @@ class WebSocketSession:
                                 continue
                             parts.append(event.data)
                             if event.message_finished:
-                                await self.to_app.send(_message(event, parts))
+                                await self._wait_for_room()
+                                if self.state != "open":
+                                    continue  # closed while waiting: not the app's any more
+                                self.queued += size
+                                await self.to_app.send((_message(event, parts), size))
                                 parts, size = [], 0
                         elif isinstance(event, Ping):
                             await self._write(self.ws.send(event.response()))
@@ -240,6 +251,7 @@ class WebSocketSession:
                                 # A protocol error (wsproto reports it as a close event): we close.
                                 await self._write(self.ws.send(CloseConnection(code=event.code)))
                             return
+                    await self._wait_for_room()
                     data = await self.transport.read()
                     if not data:
                         return  # the socket ended without a close frame: 1006
@@ -250,10 +262,24 @@ class WebSocketSession:
             self.to_app.close()
             self.closed.set()
 
+    async def _wait_for_room(self) -> None:
+        """Backpressure: while the app is behind, stop reading the socket.
+
+        Called before each message is queued and before each read, so what
+        waits for the app stays under ``websocket_max_queue`` plus one message
+        (and one read in wsproto's buffer), however fast the client sends: the
+        unread bytes wait in the kernel's buffers, which fill up, and TCP's flow
+        control makes the client's sends wait.
+        """
+        while self.queued > self.config.websocket_max_queue and self.state == "open":
+            self._room = anyio.Event()
+            await self._room.wait()
+
     async def _close(self, code: int, reason: str) -> None:
         if self.ws.state is not ConnectionState.OPEN:
             return
         self.state = "closing"
+        self._room.set()  # a reader waiting for the app must now read the client's answer
         self.reading.deadline = anyio.current_time() + self.config.websocket_close_timeout
         try:
             await self._write(self.ws.send(CloseConnection(code=code, reason=reason)))

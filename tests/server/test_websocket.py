@@ -7,13 +7,16 @@ here wrote. The app is a raw ASGI echo app (tests/server/apps.py).
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.server import apps
 from tests.server.client import RawConnection, request
-from tests.server.servers import SERVERS, minimal_asgi_server, running
+from tests.server.servers import SERVERS, Running, controlled_server, minimal_asgi_server, running
 
 TIMEOUT = 10  # seconds before a silent server fails the test
 
@@ -131,6 +134,43 @@ def test_client_that_never_answers_the_close_is_cut_off() -> None:
             assert connection.server_closed()
         assert recorder.disconnected.wait(TIMEOUT)
     assert recorder.messages == []
+
+
+def test_app_that_does_not_read_holds_back_the_client_not_the_memory() -> None:
+    """Backpressure: past websocket_max_queue bytes waiting for the app, reading stops."""
+    recorder = apps.WebSocketRecorder()
+    recorder.reading.clear()  # the app accepts, then does not read
+    size = 8192
+    message = b"m" * size
+    with controlled_server(recorder, websocket_max_queue=16384) as server:
+        with connect(url(server.address), open_timeout=TIMEOUT, max_size=None) as ws:
+            for _ in range(40):  # 320 KiB: the kernel's buffers take it all
+                ws.send(message)
+            session = wait_for_websocket_session(server)
+            deadline = time.monotonic() + TIMEOUT
+            while not session.inbox.statistics().current_buffer_used:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the server received nothing")
+                time.sleep(0.01)
+            time.sleep(0.3)  # time enough for a server without the bound to read it all
+            waiting = session.inbox.statistics().current_buffer_used
+            assert waiting * size <= 16384 + size  # the bound, and one message
+            recorder.reading.set()  # the app reads now: nothing was dropped, only held back
+            deadline = time.monotonic() + TIMEOUT
+            while len(recorder.messages) < 40 and time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert len(recorder.messages) == 40
+
+
+def wait_for_websocket_session(server: Running) -> Any:
+    """The server's one WebSocketSession, once the upgrade is done."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        for connection in list(server.server.connections):
+            if connection._websocket is not None:
+                return connection._websocket
+        time.sleep(0.01)
+    raise AssertionError("no WebSocket session on the server")
 
 
 WEBSOCKET_HANDSHAKE = {
