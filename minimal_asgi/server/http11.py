@@ -5,10 +5,12 @@ each request on the connection, in order:
 
 1. **Read the head** (``_next_request``). An idle connection waits up to
    ``keep_alive_timeout`` for a first byte; from that byte on, the whole head
-   must arrive within ``read_timeout``. Before h11 parses the head,
+   must arrive within ``read_timeout``; ``_Head`` looks at each byte of it
+   once, however it trickles in. Before h11 parses the head,
    ``head_problem`` checks the limits and the framing rules h11 is lenient
-   about; a bad head gets a 4xx from ``_refuse`` and the connection closes -
-   the app never hears of it.
+   about, and after, ``request_problem`` the method and the target form; a
+   bad head gets a 4xx from ``_refuse`` and the connection closes - the app
+   never hears of it.
 2. **Call the app** in a task of its own (``_Cycle.run``), with a ``receive``
    and a ``send`` made for this request. A task, not a plain call, because the
    response can be complete while the app still runs (background tasks): the
@@ -16,7 +18,8 @@ each request on the connection, in order:
 3. **Hand over the body**: in one message if it came with the head
    (``_whole_body``), else streamed as the app asks for it, one chunk ahead at
    most (``_feed_body``), answering ``Expect: 100-continue`` on the first
-   ``receive()``.
+   ``receive()``; the lines of a chunked body are checked as they arrive
+   (``_ChunkLines``).
 4. **Watch the socket** (``_watch``) while the app works: a read returns
    either nothing - the client has gone, and ``receive()`` answers
    ``http.disconnect`` - or the beginning of the next request, kept in h11's

@@ -9,11 +9,16 @@ A WebSocket (RFC 6455) begins as an ordinary HTTP/1.1 ``GET`` with
    Protocols``, h11 steps aside and wsproto takes the bytes from here) or
    ``websocket.close`` (the server answers ``403`` and the socket is never upgraded);
 3. frames both ways: a reader task turns frames into ``websocket.receive``
-   messages (whole messages, however many frames they came in) and answers
-   pings itself; the app's ``websocket.send`` becomes a frame;
+   messages (whole messages, however many frames they came in, up to
+   ``websocket_max_message`` bytes, else close 1009) and answers pings
+   itself; while more than ``websocket_max_queue`` bytes of messages wait for
+   the app, it stops reading the socket; the app's ``websocket.send`` becomes
+   a frame;
 4. the closing handshake: whoever closes first sends a close frame with a code,
    the other answers with one, and the app hears ``websocket.disconnect``
-   with the code.
+   with the code. After the server's close frame nothing more reaches the
+   app, and a client that does not answer within ``websocket_close_timeout``
+   is cut off.
 
 No extensions are negotiated (no ``permessage-deflate``): a client that offers
 compression simply gets uncompressed frames.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import time
 from contextlib import AbstractContextManager
 
@@ -93,10 +92,7 @@ def test_head_sent_one_byte_at_a_time_is_parsed(serve: Serve) -> None:
     """Each read brings one byte; the blank line that ends the head straddles four reads."""
     recorder = apps.Recorder()
     with serve(recorder) as address, RawConnection(address) as connection:
-        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for byte in request("GET", "/dribbled?x=1", {"X-Padding": "p" * 20}):
-            connection.send(bytes([byte]))
-            time.sleep(0.001)
+        connection.dribble(request("GET", "/dribbled?x=1", {"X-Padding": "p" * 20}))
         response = connection.read_response()
     seen = json.loads(response.body)
     assert (seen["path"], seen["query_string"]) == ("/dribbled", "x=1")
