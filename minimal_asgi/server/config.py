@@ -49,6 +49,19 @@ class Config:
     log_level: str = _option("info", "what to log", None, ("debug", "info", "warning", "error"))
     validate: bool = _option(False, "check every ASGI message with minimal_asgi.validate")
 
+    # -- how strict the parser is --------------------------------------------------
+    allow_bare_lf: bool = _option(
+        False,
+        "accept a bare LF (no CR) ending a line of a request head, as RFC 9112 section 2.2 "
+        "permits; off, such a head gets 400, since a proxy that splits lines differently "
+        "would see another request (smuggling). Chunk lines always need CRLF",
+    )
+    allow_any_method: bool = _option(
+        False,
+        "pass any method token to the app; off, a method outside the IANA registry "
+        "(methods are case-sensitive: 'get' is not GET) gets 501",
+    )
+
     # -- limits: what one client may cost us --------------------------------------
     max_request_line: int = _option(
         8190, "longest request line (method, target, version); longer gets 414", "BYTES"
@@ -75,7 +88,22 @@ class Config:
         10.0, "grace period for requests in flight when the server stops", "SECONDS"
     )
     websocket_max_message: int = _option(
-        1 * MIB, "largest WebSocket message; larger closes the socket with 1009", "BYTES"
+        1 * MIB,
+        "largest WebSocket message (text counted in UTF-8 bytes); larger closes the socket "
+        "with 1009",
+        "BYTES",
+    )
+    websocket_max_queue: int = _option(
+        1 * MIB,
+        "bytes of WebSocket messages received and not yet read by the app; beyond it the "
+        "server stops reading the socket until the app catches up",
+        "BYTES",
+    )
+    websocket_close_timeout: float = _option(
+        5.0,
+        "seconds a WebSocket client has to answer the server's close frame; meanwhile its "
+        "messages are discarded, after it the connection is dropped",
+        "SECONDS",
     )
 
     def __post_init__(self) -> None:

@@ -1,14 +1,16 @@
 """One HTTP/1.1 connection over h11: bytes in, ASGI ``http`` scopes out, and back.
 
-``main.py`` accepts a socket and calls ``HTTPConnection.run``. From there, for
+``main.py`` accepts a socket and calls ``HTTP11Protocol.run``. From there, for
 each request on the connection, in order:
 
 1. **Read the head** (``_next_request``). An idle connection waits up to
    ``keep_alive_timeout`` for a first byte; from that byte on, the whole head
-   must arrive within ``read_timeout``. Before h11 parses the head,
+   must arrive within ``read_timeout``; ``_Head`` looks at each byte of it
+   once, however it trickles in. Before h11 parses the head,
    ``head_problem`` checks the limits and the framing rules h11 is lenient
-   about; a bad head gets a 4xx from ``_refuse`` and the connection closes -
-   the app never hears of it.
+   about, and after, ``request_problem`` the method and the target form; a
+   bad head gets a 4xx from ``_refuse`` and the connection closes - the app
+   never hears of it.
 2. **Call the app** in a task of its own (``_Cycle.run``), with a ``receive``
    and a ``send`` made for this request. A task, not a plain call, because the
    response can be complete while the app still runs (background tasks): the
@@ -16,7 +18,8 @@ each request on the connection, in order:
 3. **Hand over the body**: in one message if it came with the head
    (``_whole_body``), else streamed as the app asks for it, one chunk ahead at
    most (``_feed_body``), answering ``Expect: 100-continue`` on the first
-   ``receive()``.
+   ``receive()``; the lines of a chunked body are checked as they arrive
+   (``_ChunkLines``).
 4. **Watch the socket** (``_watch``) while the app works: a read returns
    either nothing - the client has gone, and ``receive()`` answers
    ``http.disconnect`` - or the beginning of the next request, kept in h11's
@@ -37,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import re
 import time
 from email.utils import formatdate
@@ -55,12 +59,25 @@ from minimal_asgi.server.connection import ClientDisconnected, Transport
 from minimal_asgi.server.websocket import WebSocketSession, is_websocket_upgrade
 from minimal_asgi.types import ASGIApp, Message, Scope
 
-__all__ = ["HTTPConnection", "head_problem"]
+__all__ = ["HTTP11Protocol", "head_problem", "request_problem"]
 
 logger = logging.getLogger("minimal_asgi.server")
 
+_ABSOLUTE_FORM = re.compile(  # RFC 9112 section 3.2.2: http(s)://host[:port][/path][?query]
+    rb"[Hh][Tt][Tt][Pp][Ss]?://"
+    rb"(?P<authority>(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(?::[0-9]*)?)"
+    rb"(?P<rest>[/?].*)?"
+)
 _END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
 _FRAMING_HEADER = re.compile(rb"\n(content-length|transfer-encoding):([^\r\n]*)", re.IGNORECASE)
+# The IANA HTTP Method Registry, less CONNECT (a proxy's method) and PRI (HTTP/2's
+# preface): the methods a client may expect an origin server to know.
+_METHODS = frozenset(
+    b"ACL BASELINE-CONTROL BIND CHECKIN CHECKOUT COPY DELETE GET HEAD LABEL LINK LOCK MERGE "
+    b"MKACTIVITY MKCALENDAR MKCOL MKREDIRECTREF MKWORKSPACE MOVE OPTIONS ORDERPATCH PATCH POST "
+    b"PROPFIND PROPPATCH PUT QUERY REBIND REPORT SEARCH TRACE UNBIND UNCHECKOUT UNLINK UNLOCK "
+    b"UPDATE UPDATEREDIRECTREF VERSION-CONTROL".split()
+)
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _LINGER_SECONDS = 1.0  # how long a refused client may go on sending before we close
 _CLIENT_CLOSED_REQUEST = 499  # nginx's log-only status: the client left before the response ended
@@ -73,16 +90,14 @@ def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str]
     so far, if not ``complete``). h11 checks the grammar; this checks the size
     limits, and refuses what RFC 9112 allows a server to refuse and h11 accepts
     - each a way for two servers in a chain to disagree on where a request ends
-    (request smuggling).
+    (request smuggling). ``_Head`` does the size checks as the head arrives,
+    without calling this on every read.
     """
     line_end = head.find(b"\n")
     request_line = head if line_end < 0 else head[:line_end]
-    if len(request_line.rstrip(b"\r")) > config.max_request_line:
-        return 414, "the request line is too long"
-    if len(head) > config.max_header_bytes:
-        return 431, "the request head is too large"
-    if not complete:
-        return None
+    problem = _size_problem(len(request_line.rstrip(b"\r")), len(head), config)
+    if problem is not None or not complete:
+        return problem
     if b"\n " in head or b"\n\t" in head:  # RFC 9112 section 5.2
         return 400, "obsolete line folding (a header line starting with a space) is not accepted"
     framing = _FRAMING_HEADER.findall(head)
@@ -92,7 +107,149 @@ def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str]
             return 400, "more than one Content-Length"
         if lengths and len(framing) > len(lengths):
             return 400, "both Content-Length and Transfer-Encoding"
+    if not config.allow_bare_lf and head.count(b"\n") != head.count(b"\r\n"):
+        return 400, "a line of the head ends with a bare LF, not CRLF"  # RFC 9112 section 2.2
     return None
+
+
+def request_problem(request: h11.Request, config: Config) -> tuple[int, str] | None:
+    """Why a parsed request must be refused before the app hears of it, or None.
+
+    The target must be one of the three forms RFC 9112 section 3.2 gives an
+    origin server: a path (``/items?id=1``, origin-form), an absolute URL
+    (``http://host/items?id=1``, absolute-form: the scope gets its path, and
+    its host as ``Host``) or ``*`` for ``OPTIONS`` (asterisk-form). Anything
+    else - ``Xadmin/users``, ``@evil.example`` - would reach an app whose path
+    checks all assume a leading ``/``, so it gets 400.
+    """
+    if request.method not in _METHODS and not config.allow_any_method:
+        method = request.method.decode("ascii", "replace")
+        return 501, f"the method {method!r} is not implemented (methods are case-sensitive)"
+    target = request.target
+    if target[:1] != b"/":
+        if target == b"*":
+            if request.method != b"OPTIONS":
+                return 400, "the request target '*' is for OPTIONS only"
+        elif _ABSOLUTE_FORM.fullmatch(target) is None:
+            return 400, "the request target must be a path starting with '/', or an absolute URL"
+    return None
+
+
+def _absolute_form(target: bytes) -> tuple[bytes, bytes]:
+    """``http://host:8000/a?b`` -> (b"host:8000", b"/a?b"), for a target request_problem passed."""
+    match = _ABSOLUTE_FORM.fullmatch(target)
+    assert match is not None
+    rest = match["rest"] or b"/"
+    return match["authority"], rest if rest[:1] == b"/" else b"/" + rest
+
+
+def _size_problem(line_length: int, head_length: int, config: Config) -> tuple[int, str] | None:
+    if line_length > config.max_request_line:
+        return 414, "the request line is too long"
+    if head_length > config.max_header_bytes:
+        return 431, "the request head is too large"
+    return None
+
+
+class _Head:
+    """A request head as it arrives: where it ends, and how long its first line is.
+
+    Searching the whole buffer for the blank line on every read would make a
+    head sent one byte at a time cost time in proportion to the square of its
+    length - a slowloris client's cheapest way to burn the server's CPU. So
+    each read is scanned once, from where the last scan stopped (less three
+    bytes: the blank line may straddle two reads).
+    """
+
+    __slots__ = ("data", "end", "line_ended", "line_length")
+
+    def __init__(self, buffered: bytes) -> None:
+        self.data = bytearray()
+        self.end = 0  # the head's length once its blank line has arrived; 0 until then
+        self.line_ended = False
+        self.line_length = 0  # the request line's, without its line ending (so far)
+        self.add(buffered)
+
+    def add(self, data: bytes) -> None:
+        start = len(self.data)
+        self.data += data
+        if not self.line_ended:
+            newline = self.data.find(b"\n", start)
+            self.line_ended = newline >= 0
+            stop = newline if self.line_ended else len(self.data)
+            self.line_length = stop - (self.data[stop - 1 : stop] == b"\r")
+        if not self.end:
+            blank_line = _END_OF_HEAD.search(self.data, max(start - 3, 0))
+            if blank_line is not None:
+                self.end = blank_line.end()
+
+    def problem(self, config: Config) -> tuple[int, str] | None:
+        if self.end:
+            return head_problem(bytes(self.data[: self.end]), True, config)
+        return _size_problem(self.line_length, len(self.data), config)
+
+
+class _ChunkLines:
+    """The lines of a chunked body, checked as its bytes arrive, where h11 is lenient.
+
+    h11 decodes the chunks, but it waits - for the read timeout - on a chunk
+    line that ends in a bare LF (it looks for CRLF), reads a trailer section
+    whose lines end in bare LFs, and takes a chunk size of up to 20 hex digits
+    (2^80 bytes) and then waits for that many. Here every line must end with
+    CRLF, and a chunk size must fit in 64 bits (as llhttp, uvicorn's parser,
+    requires) and in what is left of ``max_body_bytes``: else the answer comes
+    at once. Only the lines are looked at; chunk data is skipped over.
+    """
+
+    __slots__ = ("done", "line", "max_body", "problem", "received", "skip", "trailer")
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self.received = 0  # the chunk sizes declared so far, summed
+        self.skip = 0  # bytes of chunk data (and the CRLF after it) still to come
+        self.line = b""  # a line begun in an earlier read
+        self.trailer = False  # past the last chunk (size 0): trailer lines, then a blank one
+        self.done = False  # the blank line that ends the body has come: what follows is not ours
+        self.problem: tuple[int, str] | None = None
+
+    def feed(self, data: bytes) -> tuple[int, str] | None:
+        """Check the next bytes of the body; the first problem found (and kept), or None."""
+        position = 0
+        while position < len(data) and not self.done and self.problem is None:
+            if self.skip:
+                step = min(self.skip, len(data) - position)
+                self.skip -= step
+                position += step
+                continue
+            newline = data.find(b"\n", position)
+            if newline < 0:
+                self.line += data[position:]  # (h11 bounds a line by max_header_bytes)
+                break
+            line, self.line = self.line + data[position:newline], b""
+            position = newline + 1
+            if not line.endswith(b"\r"):
+                self.problem = 400, "a line of the chunked body ends with a bare LF, not CRLF"
+            else:
+                self._line(line[:-1])
+        return self.problem
+
+    def _line(self, line: bytes) -> None:
+        if self.trailer:
+            self.done = not line
+            return
+        size = line.split(b";", 1)[0].strip(b" \t")
+        if not size or size.strip(b"0123456789abcdefABCDEF"):
+            return  # not a chunk size: h11 refuses it
+        length = int(size, 16)
+        self.received += length
+        if length >= 1 << 64:
+            self.problem = 400, f"a chunk size of {len(size)} hex digits does not fit in 64 bits"
+        elif self.received > self.max_body:
+            self.problem = 413, f"the body is over {self.max_body} bytes"
+        elif length == 0:
+            self.trailer = True
+        else:
+            self.skip = length + 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -121,7 +278,7 @@ def _body_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return 0
 
 
-class HTTPConnection:
+class HTTP11Protocol:
     """Requests on one connection, one after the other, until either side closes it."""
 
     def __init__(
@@ -184,46 +341,62 @@ class HTTPConnection:
     # -- 1. the request head -------------------------------------------------------
     async def _next_request(self) -> h11.Request | None:
         """Wait for the next request head and parse it; None means: close."""
-        deadline: float | None = None
-        while True:
-            buffered, closed = self.h11.trailing_data
-            end = _END_OF_HEAD.search(buffered)
-            head = buffered if end is None else buffered[: end.end()]
-            problem = head_problem(head, end is not None, self.config)
-            if problem is not None:
-                await self._refuse(*problem)
-                return None
-            if end is not None:
-                break
-            if closed or (self.stopping and not buffered):
-                return None
-            if buffered:
-                if deadline is None:  # the first bytes of a pipelined request
-                    deadline = anyio.current_time() + self.config.read_timeout
-                with anyio.move_on_after(deadline - anyio.current_time()) as timer:
-                    data = await self.transport.read()
-                if timer.cancelled_caught:  # slowloris: a byte now and then, never a whole head
-                    await self._refuse(408, "the request head did not arrive in time")
+        buffered, closed = self.h11.trailing_data
+        head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
+        problem = None
+        # The whole head must come within read_timeout of its first byte. PERF: one
+        # cancel scope for all its reads, not one per read - a client sending a byte
+        # at a time makes a read per byte, and a scope per read was a third of it.
+        timer = anyio.CancelScope()
+        with timer:
+            while True:
+                problem = head.problem(self.config)
+                if problem is not None or head.end:
+                    break
+                if closed or (self.stopping and not head.data):
                     return None
-            else:
-                data = b""
-                with anyio.move_on_after(self.config.keep_alive_timeout) as self._idle:
+                if head.data:
+                    if timer.deadline == math.inf:  # the first bytes of a pipelined request
+                        timer.deadline = anyio.current_time() + self.config.read_timeout
                     data = await self.transport.read()
-                self._idle = None
-                if not data:  # idle for too long, shutting down, or the client left
-                    return None
-                deadline = anyio.current_time() + self.config.read_timeout
-            self.h11.receive_data(data)  # b"" tells h11 the client closed its side
+                else:
+                    data = b""
+                    with anyio.move_on_after(self.config.keep_alive_timeout) as self._idle:
+                        data = await self.transport.read()
+                    self._idle = None
+                    if not data:  # idle for too long, shutting down, or the client left
+                        return None
+                    timer.deadline = anyio.current_time() + self.config.read_timeout
+                self.h11.receive_data(data)  # b"" tells h11 the client closed its side
+                head.add(data)
+                closed = not data
+        if timer.cancelled_caught:  # slowloris: a byte now and then, never a whole head
+            await self._refuse(408, "the request head did not arrive in time")
+            return None
+        if problem is not None:
+            await self._refuse(*problem)
+            return None
         try:
             event = self.h11.next_event()
         except h11.RemoteProtocolError as exc:  # a bad request line, a bad header, no Host ...
             await self._refuse(exc.error_status_hint, str(exc))
             return None
         assert isinstance(event, h11.Request), event
+        problem = request_problem(event, self.config)
+        if problem is not None:
+            await self._refuse(*problem, event)
+            return None
         return event
 
     def _scope(self, request: h11.Request, kind: str) -> Scope:
-        raw_path, _, query_string = request.target.partition(b"?")
+        target, headers = request.target, list(request.headers)
+        if target[:1] != b"/" and target != b"*":
+            # Absolute-form: RFC 9112 section 3.2.2 has the server take the host from
+            # the target and ignore the Host header, so the app sees one host, not two.
+            authority, target = _absolute_form(target)
+            headers = [(name, value) for name, value in headers if name != b"host"]
+            headers.insert(0, (b"host", authority))
+        raw_path, _, query_string = target.partition(b"?")
         root_path = self.config.root_path
         scope: dict[str, Any] = {
             "type": kind,
@@ -234,7 +407,7 @@ class HTTPConnection:
             "raw_path": root_path.encode() + raw_path,
             "query_string": query_string,
             "root_path": root_path,
-            "headers": list(request.headers),  # lower-case names, in order, repeats kept
+            "headers": headers,  # lower-case names, in order, repeats kept
             "client": self.transport.client,
             "server": self.transport.server,
             "state": self.lifespan_state.copy(),
@@ -281,7 +454,15 @@ class HTTPConnection:
             return False
         # Most requests (a GET, a small POST) arrive whole, head and body in one
         # read: then the app gets the body in one message, with no streaming.
+        chunk_lines = None
+        if length is None:  # chunked: its lines are checked from the first byte on
+            chunk_lines = _ChunkLines(self.config.max_body_bytes)
+            problem = chunk_lines.feed(self.h11.trailing_data[0])
+            if problem is not None:  # already in what came with the head: the app is spared
+                await self._refuse(*problem, request)
+                return False
         cycle = _Cycle(self, scope, request, self._whole_body(length))
+        cycle.chunk_lines = chunk_lines
         tasks.start_soon(cycle.run)
         try:
             with cycle.reading:  # see _response_complete: cancelled, or given a deadline
@@ -360,7 +541,11 @@ class HTTPConnection:
         received = 0
         held: bytes | None = None
         client_closed = False
+        chunk_lines = cycle.chunk_lines
         while True:
+            if chunk_lines is not None and chunk_lines.problem is not None:
+                await self._answer_instead(cycle, *chunk_lines.problem)
+                return False
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:  # bad chunked framing, or EOF mid-body
@@ -379,6 +564,8 @@ class HTTPConnection:
                     await self._answer_instead(cycle, 408, "the request body stalled")
                     return False
                 client_closed = not data
+                if chunk_lines is not None:
+                    chunk_lines.feed(data)
                 self.h11.receive_data(data)
             elif isinstance(event, h11.Data):
                 received += len(event.data)
@@ -448,7 +635,7 @@ class _Cycle:
 
     def __init__(
         self,
-        connection: HTTPConnection,
+        connection: HTTP11Protocol,
         scope: Scope,
         request: h11.Request,
         whole_body: Message | None,
@@ -468,6 +655,7 @@ class _Cycle:
         self.reading = anyio.CancelScope()  # the connection's reads for this request
         self.watching = False  # the connection has read the whole body and watches the socket
         self.expected_continue = connection.h11.they_are_waiting_for_100_continue
+        self.chunk_lines: _ChunkLines | None = None  # set for a chunked body
         self.sent_continue = False
         self.started = False  # http.response.start received (or the server answered)
         self.complete = False  # the last byte of the response was written

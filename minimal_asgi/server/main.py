@@ -6,7 +6,7 @@
    kernel completes TCP handshakes and queues them (up to ``backlog``);
 2. lifespan startup (``lifespan.py``); a failure ends everything here;
 3. ``_accept``: ``accept()`` in a loop, one task per connection running
-   ``HTTPConnection.run`` (``http11.py``); beyond ``max_connections`` a new
+   ``HTTP11Protocol.run`` (``http11.py``); beyond ``max_connections`` a new
    connection is still read, but only to answer 503;
 4. on ``shutdown()`` (SIGINT or SIGTERM from ``run``): stop accepting, tell
    every connection to finish (idle ones close at once, busy ones after the
@@ -32,7 +32,7 @@ import anyio.abc
 
 from minimal_asgi.server.config import Config
 from minimal_asgi.server.connection import Transport
-from minimal_asgi.server.http11 import HTTPConnection
+from minimal_asgi.server.http11 import HTTP11Protocol
 from minimal_asgi.server.lifespan import Lifespan, LifespanFailure
 from minimal_asgi.types import ASGIApp
 
@@ -88,7 +88,7 @@ class Server:
         self.sock = sock
         self.signals = signals
         self.lifespan = Lifespan(app, config.lifespan)
-        self.connections: set[HTTPConnection] = set()
+        self.connections: set[HTTP11Protocol] = set()
         self._open = 0  # accepted connections, counted from accept() on (max_connections)
         self.stopping = False
         self._stop: anyio.Event | None = None
@@ -192,7 +192,7 @@ class Server:
             self._open -= 1
             client.close()
             raise
-        connection = HTTPConnection(
+        connection = HTTP11Protocol(
             Transport(stream), self.app, self.config, self.lifespan.state, overloaded=overloaded
         )
         self.connections.add(connection)

@@ -9,11 +9,16 @@ A WebSocket (RFC 6455) begins as an ordinary HTTP/1.1 ``GET`` with
    Protocols``, h11 steps aside and wsproto takes the bytes from here) or
    ``websocket.close`` (the server answers ``403`` and the socket is never upgraded);
 3. frames both ways: a reader task turns frames into ``websocket.receive``
-   messages (whole messages, however many frames they came in) and answers
-   pings itself; the app's ``websocket.send`` becomes a frame;
+   messages (whole messages, however many frames they came in, up to
+   ``websocket_max_message`` bytes, else close 1009) and answers pings
+   itself; while more than ``websocket_max_queue`` bytes of messages wait for
+   the app, it stops reading the socket; the app's ``websocket.send`` becomes
+   a frame;
 4. the closing handshake: whoever closes first sends a close frame with a code,
    the other answers with one, and the app hears ``websocket.disconnect``
-   with the code.
+   with the code. After the server's close frame nothing more reaches the
+   app, and a client that does not answer within ``websocket_close_timeout``
+   is cut off.
 
 No extensions are negotiated (no ``permessage-deflate``): a client that offers
 compression simply gets uncompressed frames.
@@ -39,7 +44,6 @@ __all__ = ["WebSocketSession", "is_websocket_upgrade"]
 
 logger = logging.getLogger("minimal_asgi.server")
 
-_CLOSE_WAIT_SECONDS = 5.0  # how long we wait for the client to answer our close frame
 _NO_STATUS = 1005  # RFC 6455: a close frame without a code
 _ABNORMAL = 1006  # RFC 6455: the connection ended without a close frame
 
@@ -82,8 +86,14 @@ class WebSocketSession:
         self.state = "connecting"  # -> "open" -> "closing" (our close frame sent) -> "closed"
         self.close_code = _ABNORMAL
         self.close_reason = ""
-        self.to_app, self.inbox = anyio.create_memory_object_stream[Message](16)
+        # Messages for the app, each with its size: at most 16 of them, and reading
+        # stops while more than websocket_max_queue bytes wait (see _wait_for_room).
+        self.to_app, self.inbox = anyio.create_memory_object_stream[tuple[Message, int]](16)
+        self.queued = 0  # bytes of messages received and not yet taken by the app
+        self._room = anyio.Event()  # set when the app takes a message (or we close)
         self.closed = anyio.Event()  # the closing handshake is over (or the socket is gone)
+        # The reader's scope: once our close frame is sent, it gets a deadline for the answer.
+        self.reading = anyio.CancelScope()
         self._connect_sent = False
         self._tasks: anyio.abc.TaskGroup | None = None
 
@@ -110,7 +120,7 @@ class WebSocketSession:
                 await self._end(error=True)
             else:
                 await self._end(error=False)
-            with anyio.move_on_after(_CLOSE_WAIT_SECONDS):
+            with anyio.move_on_after(self.config.websocket_close_timeout):
                 await self.closed.wait()
             tasks.cancel_scope.cancel()
         self.to_app.close()
@@ -131,13 +141,16 @@ class WebSocketSession:
             self._connect_sent = True
             return {"type": "websocket.connect"}
         try:
-            return await self.inbox.receive()
+            message, size = await self.inbox.receive()
         except anyio.EndOfStream:
             return {
                 "type": "websocket.disconnect",
                 "code": self.close_code,
                 "reason": self.close_reason,
             }
+        self.queued -= size
+        self._room.set()
+        return message
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -201,38 +214,52 @@ class WebSocketSession:
 
     # -- frames -------------------------------------------------------------------------
     async def _read_frames(self, data: bytes) -> None:
-        """Turn the client's frames into messages until the closing handshake ends."""
+        """Turn the client's frames into messages until the closing handshake ends.
+
+        Once our close frame is sent (the app closed, or a message was too
+        big), nothing more reaches the app: frames are read only to find the
+        client's answering close, and discarded; a client that does not answer
+        within ``websocket_close_timeout`` is cut off.
+        """
         parts: list[Any] = []
         size = 0
         try:
-            while True:
-                if data:
-                    self.ws.receive_data(data)
-                for event in self.ws.events():
-                    if isinstance(event, TextMessage | BytesMessage):
-                        size += len(event.data)
-                        if size > self.config.websocket_max_message:
-                            await self._close(1009, "message too big")
-                            parts, size = [], 0
-                            continue
-                        parts.append(event.data)
-                        if event.message_finished:
-                            await self.to_app.send(_message(event, parts))
-                            parts, size = [], 0
-                    elif isinstance(event, Ping):
-                        await self._write(self.ws.send(event.response()))
-                    elif isinstance(event, CloseConnection):
-                        self.close_code = event.code or _NO_STATUS
-                        self.close_reason = event.reason or ""
-                        if self.ws.state is ConnectionState.REMOTE_CLOSING:  # client closed first
+            with self.reading:
+                while True:
+                    if data:
+                        self.ws.receive_data(data)
+                    for event in self.ws.events():
+                        if isinstance(event, TextMessage | BytesMessage):
+                            if self.state != "open":
+                                continue  # closing: this is not the app's any more
+                            size += _size(event)
+                            if size > self.config.websocket_max_message:
+                                parts, size = [], 0
+                                await self._close(1009, "message too big")
+                                continue
+                            parts.append(event.data)
+                            if event.message_finished:
+                                await self._wait_for_room()
+                                if self.state != "open":
+                                    continue  # closed while waiting: not the app's any more
+                                self.queued += size
+                                await self.to_app.send((_message(event, parts), size))
+                                parts, size = [], 0
+                        elif isinstance(event, Ping):
                             await self._write(self.ws.send(event.response()))
-                        elif self.ws.state is ConnectionState.OPEN:
-                            # A protocol error (wsproto reports it as a close event): we close.
-                            await self._write(self.ws.send(CloseConnection(code=event.code)))
-                        return
-                data = await self.transport.read()
-                if not data:
-                    return  # the socket ended without a close frame: 1006
+                        elif isinstance(event, CloseConnection):
+                            self.close_code = event.code or _NO_STATUS
+                            self.close_reason = event.reason or ""
+                            if self.ws.state is ConnectionState.REMOTE_CLOSING:  # client first
+                                await self._write(self.ws.send(event.response()))
+                            elif self.ws.state is ConnectionState.OPEN:
+                                # A protocol error (wsproto reports it as a close event): we close.
+                                await self._write(self.ws.send(CloseConnection(code=event.code)))
+                            return
+                    await self._wait_for_room()
+                    data = await self.transport.read()
+                    if not data:
+                        return  # the socket ended without a close frame: 1006
         except ClientDisconnected:
             pass
         finally:
@@ -240,10 +267,25 @@ class WebSocketSession:
             self.to_app.close()
             self.closed.set()
 
+    async def _wait_for_room(self) -> None:
+        """Backpressure: while the app is behind, stop reading the socket.
+
+        Called before each message is queued and before each read, so what
+        waits for the app stays under ``websocket_max_queue`` plus one message
+        (and one read in wsproto's buffer), however fast the client sends: the
+        unread bytes wait in the kernel's buffers, which fill up, and TCP's flow
+        control makes the client's sends wait.
+        """
+        while self.queued > self.config.websocket_max_queue and self.state == "open":
+            self._room = anyio.Event()
+            await self._room.wait()
+
     async def _close(self, code: int, reason: str) -> None:
         if self.ws.state is not ConnectionState.OPEN:
             return
         self.state = "closing"
+        self._room.set()  # a reader waiting for the app must now read the client's answer
+        self.reading.deadline = anyio.current_time() + self.config.websocket_close_timeout
         try:
             await self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
         except ClientDisconnected:
@@ -255,6 +297,14 @@ class WebSocketSession:
         except ClientDisconnected:
             self.state = "closed"
             raise
+
+
+def _size(event: TextMessage | BytesMessage) -> int:
+    """The frame's payload in bytes: the limit is in bytes, and text is UTF-8 on the wire."""
+    data = event.data
+    if isinstance(data, str) and not data.isascii():  # PERF: isascii() is O(1) in CPython
+        return len(data.encode())
+    return len(data)
 
 
 def _message(event: TextMessage | BytesMessage, parts: list[Any]) -> Message:

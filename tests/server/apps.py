@@ -193,6 +193,32 @@ class WebSocketEcho:
                 await send({"type": "websocket.send", "bytes": message["bytes"]})
 
 
+class WebSocketRecorder:
+    """Accepts, then keeps every message it receives; reads only once ``reading`` is set."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.reading = threading.Event()
+        self.reading.set()
+        self.disconnect_code: int | None = None
+        self.disconnected = threading.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await anyio.to_thread.run_sync(self.reading.wait, abandon_on_cancel=True)
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                self.disconnect_code = message["code"]
+                self.disconnected.set()
+                return
+            self.messages.append(message)
+
+
 # -- for the command-line tests (started as module:attribute in a subprocess) -------
 async def startup_fails(scope: Scope, receive: Receive, send: Send) -> None:
     assert scope["type"] == "lifespan"

@@ -9,6 +9,7 @@ Every socket has a timeout: a server that hangs fails a test, never the suite.
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -52,6 +53,13 @@ class RawConnection:
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
+
+    def dribble(self, data: bytes, pause: float = 0.001) -> None:
+        """Send ``data`` one byte per TCP segment, ``pause`` seconds apart (a slow client)."""
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in data:
+            self.sock.sendall(bytes([byte]))
+            time.sleep(pause)
 
     def _fill(self) -> bool:
         try:

@@ -88,6 +88,17 @@ def test_body_in_several_reads_arrives_as_several_messages_ending_with_more_body
     assert recorder.messages[-1] == {"type": "http.request", "body": b"def", "more_body": False}
 
 
+def test_head_sent_one_byte_at_a_time_is_parsed(serve: Serve) -> None:
+    """Each read brings one byte; the blank line that ends the head straddles four reads."""
+    recorder = apps.Recorder()
+    with serve(recorder) as address, RawConnection(address) as connection:
+        connection.dribble(request("GET", "/dribbled?x=1", {"X-Padding": "p" * 20}))
+        response = connection.read_response()
+    seen = json.loads(response.body)
+    assert (seen["path"], seen["query_string"]) == ("/dribbled", "x=1")
+    assert ["x-padding", "p" * 20] in seen["headers"]
+
+
 def test_response_without_content_length_is_sent_chunked(serve: Serve) -> None:
     with serve(apps.chunked) as address, RawConnection(address) as connection:
         connection.send(request("GET", "/"))

@@ -44,6 +44,22 @@ def test_headers_over_the_limit_are_431() -> None:
     assert recorder.calls == 0
 
 
+def test_head_limit_holds_for_a_head_sent_one_byte_at_a_time() -> None:
+    recorder = apps.Recorder()
+    with minimal_asgi_server(recorder, max_header_bytes=1024) as address:
+        with RawConnection(address) as connection:
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection.send(b"GET / HTTP/1.1\r\nHost: testserver\r\nX-Padding: " + b"p" * 950)
+            for _ in range(200):  # past the limit a byte at a time, never ending the head
+                try:
+                    connection.send(b"p")
+                except OSError:  # the server has answered and closed
+                    break
+                time.sleep(0.002)
+            assert connection.read_response().status == 431
+    assert recorder.calls == 0
+
+
 def test_declared_body_over_the_limit_is_413_before_the_app_runs() -> None:
     recorder = apps.Recorder()
     with minimal_asgi_server(recorder, max_body_bytes=100) as address:
@@ -68,12 +84,27 @@ def test_chunked_body_over_the_limit_is_413_and_a_disconnect_for_the_app() -> No
         with RawConnection(address) as connection:
             connection.send(
                 b"POST / HTTP/1.1\r\nHost: testserver\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + b"40\r\n" + b"x" * 64 + b"\r\n" + b"40\r\n" + b"x" * 64 + b"\r\n"
+                + b"40\r\n" + b"x" * 64 + b"\r\n"
             )
+            time.sleep(0.1)  # the app is reading the body when the rest comes
+            connection.send(b"40\r\n" + b"x" * 64 + b"\r\n")
             assert connection.read_response().status == 413
         assert recorder.disconnected.wait(10)
     delivered = b"".join(m.get("body", b"") for m in recorder.messages)
     assert len(delivered) <= 100  # the app never got more than the limit
+
+
+def test_chunked_body_over_the_limit_with_the_head_is_413_and_the_app_is_spared() -> None:
+    recorder = apps.Recorder()
+    with minimal_asgi_server(recorder, max_body_bytes=100) as address:
+        with RawConnection(address) as connection:
+            connection.send(
+                b"POST / HTTP/1.1\r\nHost: testserver\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + b"40\r\n" + b"x" * 64 + b"\r\n" + b"40\r\n" + b"x" * 64 + b"\r\n"
+            )
+            assert connection.read_response().status == 413
+            assert connection.server_closed()
+    assert recorder.calls == 0
 
 
 def test_connections_beyond_the_limit_get_503() -> None:
