@@ -311,6 +311,23 @@ def test_a_file_in_a_directory_the_server_may_not_enter_gives_403(
     assert_problem(response, 403, inside)
 
 
+def test_a_disk_error_is_not_hidden_as_a_404(
+    data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # EIO is the server's trouble, not the name's: it stays an error for the log.
+    real_stat = os.stat
+
+    def failing_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if str(path) == str(data_file):
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", failing_stat)
+    with pytest.raises(OSError) as caught:
+        fetch(data_file)
+    assert caught.value.errno == errno.EIO
+
+
 # -- HEAD -------------------------------------------------------------------------
 def test_head_sends_the_same_headers_as_get_without_a_body(data_file: Path) -> None:
     get, head = fetch(data_file), fetch(data_file, method="HEAD")
