@@ -18,6 +18,7 @@ the event loop and is never held in memory at once.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import mimetypes
 import os
 import re
@@ -184,10 +185,21 @@ class FileResponse(Response):
 
     With ``filename``, the response carries ``Content-Disposition``
     (``content_disposition_type`` is ``"attachment"`` - download it - or
-    ``"inline"`` - show it). A missing file, or a directory, raises
-    ``HTTPException(404)`` before anything is sent. Conditional and range
-    requests are answered only when ``status_code`` is 200: a file sent as,
-    say, a 404 page is always sent whole.
+    ``"inline"`` - show it). A path that names no regular file - missing, a
+    directory, a NUL in it, a name longer than ``NAME_MAX``, a symbolic-link
+    loop - raises ``HTTPException(404)`` before anything is sent; a file the
+    server may not read, ``HTTPException(403)``. Neither quotes the path.
+    Conditional and range requests are answered only when ``status_code`` is
+    200: a file sent as, say, a 404 page is always sent whole.
+
+    **``path`` is not contained anywhere.** ``FileResponse`` sends whatever
+    file the path names: ``../../etc/passwd``, an absolute path, a symbolic
+    link out of your directory. Never build ``path`` from request input
+    (a path parameter, a query string, an uploaded filename) by joining it to
+    a directory: that is a path-traversal hole (OWASP, CWE-22). Serve files
+    chosen by the client only through a static-files app that resolves each
+    path and refuses any that leaves its directory; the core has none yet. Or
+    look the name up in a list of your own (a database row's stored path).
     """
 
     def __init__(
@@ -243,10 +255,10 @@ class FileResponse(Response):
     async def _stat(self) -> os.stat_result:
         try:
             info = await anyio.to_thread.run_sync(os.stat, self.path)
-        except (FileNotFoundError, NotADirectoryError):
-            raise HTTPException(404, "The requested file does not exist.") from None
+        except (ValueError, OSError) as exc:
+            raise _not_servable(exc) from None
         if not stat_module.S_ISREG(info.st_mode):
-            raise HTTPException(404, "The requested file does not exist.")
+            raise HTTPException(404, _NOT_FOUND)
         return info
 
     def _file_headers(self, info: os.stat_result) -> list[tuple[bytes, bytes]]:
@@ -336,9 +348,10 @@ class FileResponse(Response):
     ) -> None:
         try:
             file = await anyio.open_file(self.path, "rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            # Removed (or replaced) since the stat; nothing is sent yet, so a 404 still can be.
-            raise HTTPException(404, "The requested file does not exist.") from None
+        except (ValueError, OSError) as exc:
+            # Unreadable (stat needs no read permission), or removed or replaced
+            # since the stat; nothing is sent yet, so a 404 or 403 still can be.
+            raise _not_servable(exc) from None
         async with file:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             scope[RESPONSE_STARTED] = True
@@ -386,6 +399,36 @@ class FileResponse(Response):
                 raise RuntimeError(f"{self.path} became shorter while it was being sent")
             remaining -= len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+
+_NOT_FOUND = "The requested file does not exist."
+# The name cannot lead to a file: it does not exist, or cannot be a name at all.
+_NO_SUCH_NAME = frozenset({
+    errno.ENOENT,  # nothing there
+    errno.ENOTDIR,  # a "directory" on the way is a file: data.bin/child
+    errno.EISDIR,  # a directory (opened after the stat saw a file)
+    errno.ENAMETOOLONG,  # a part over NAME_MAX (255 bytes), or the whole over PATH_MAX
+    errno.ELOOP,  # symbolic links that point at each other
+})
+
+
+def _not_servable(exc: ValueError | OSError) -> Exception:
+    """The 404 or 403 for a path the OS refused; any other error as it is.
+
+    The name usually comes from the request, so a bad one is the client's
+    fault: a 4xx, never a 500. The answer never quotes the path: it would
+    show the client where the server keeps its files.
+    """
+    if isinstance(exc, ValueError):
+        # os.stat refuses "a\x00b" (embedded null byte) and "\ud800" (no
+        # encoding can spell it) before asking the OS: no file has such a name.
+        return HTTPException(404, _NOT_FOUND)
+    if exc.errno in _NO_SUCH_NAME:
+        return HTTPException(404, _NOT_FOUND)
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        # The file may exist; the server may not read it (or enter its directory).
+        return HTTPException(403, "The requested file cannot be read.")
+    return exc  # EIO, EMFILE, ...: the server's trouble, a 500 and a log line
 
 
 async def _cancel_on_disconnect(receive: Receive, cancel: anyio.CancelScope) -> None:

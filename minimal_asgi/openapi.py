@@ -31,7 +31,7 @@ import re
 import types
 import typing
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
@@ -369,6 +369,9 @@ _PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["loc", "msg", "type"],
     },
+    # A 422 is either a failed validation (with ``errors``) or one the endpoint
+    # raised itself - HTTPException(422, "there is no user 7"), the SQL plugin's
+    # refused value - which has none. So ``errors`` is described, not required.
     "ValidationProblem": {
         "allOf": [
             {"$ref": "#/components/schemas/Problem"},
@@ -378,9 +381,10 @@ _PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
                     "errors": {
                         "type": "array",
                         "items": {"$ref": "#/components/schemas/ValidationError"},
+                        "description": "Present when the input failed validation: "
+                        "every error, with its location.",
                     }
                 },
-                "required": ["errors"],
             },
         ]
     },
@@ -396,11 +400,9 @@ def _problem_response(description: str, schema: str) -> dict[str, Any]:
     }
 
 
+_VALIDATION_FAILED = "The input failed validation; every error is listed with its location."
 _PROBLEM_RESPONSES: dict[str, dict[str, Any]] = {
-    "ValidationFailed": _problem_response(
-        "The input failed validation; every error is listed with its location.",
-        "ValidationProblem",
-    ),
+    "ValidationFailed": _problem_response(_VALIDATION_FAILED, "ValidationProblem"),
     "ClientError": _problem_response("The request cannot be served as sent.", "Problem"),
     "ServerError": _problem_response("The server failed to answer the request.", "Problem"),
 }
@@ -631,8 +633,9 @@ def _responses(route: Route, registry: SchemaRegistry, validated: bool) -> dict[
     base, _ = split_annotated(returns)
     status = route.status_code
     if isinstance(base, type) and issubclass(base, Response):
-        # A returned Response carries its own status; route.status_code does not apply.
-        code = 307 if issubclass(base, RedirectResponse) else 200
+        # A returned Response carries its own status, which the code cannot be
+        # asked for; a declared status_code is the author saying what it is.
+        code = status or (307 if issubclass(base, RedirectResponse) else 200)
         media = base.media_type
         content: dict[str, Any] | None = None
         if media:
@@ -648,9 +651,65 @@ def _responses(route: Route, registry: SchemaRegistry, validated: bool) -> dict[
             responses["204"] = _described(204, None)  # the endpoint returned None
     if validated:
         responses["422"] = _ref_response("ValidationFailed")
+    for code_text, declared in _declared_responses(route).items():
+        responses[code_text] = _declared_response(code_text, declared, validated)
     responses["4XX"] = _ref_response("ClientError")
     responses["5XX"] = _ref_response("ServerError")
-    return responses
+    # In status order, each range ("4XX") after its codes, as people read them.
+    return dict(sorted(responses.items(), key=lambda item: (item[0][0], item[0])))
+
+
+def _declared_response(code_text: str, declared: str | Mapping[str, Any], validated: bool) -> Any:
+    """One entry of a route's ``responses`` option, as an OpenAPI Response Object."""
+    if not isinstance(declared, str):
+        return dict(declared)  # a Response Object written by hand: taken as it is
+    if code_text[0] in "123":
+        return {"description": declared}
+    if code_text == "422" and validated:
+        # The endpoint's own 422 and the validation's share the status code.
+        both = f"{declared} Or the input failed validation: see errors."
+        return _problem_response(both, "ValidationProblem")
+    return _problem_response(declared, "Problem")
+
+
+_STATUS_RANGE = re.compile(r"[1-5]XX")
+
+
+def _declared_responses(route: Any) -> dict[str, str | Mapping[str, Any]]:
+    """A route's ``responses`` option - ``{404: "There is no such item."}`` - checked.
+
+    A status is an int (or its digits) from 100 to 599, or a range such as
+    ``"4XX"``; a value is a description (``str``; an error status gets the
+    problem-details schema) or a whole OpenAPI Response Object (``dict``).
+    """
+    declared = getattr(route, "options", {}).get("responses")
+    if declared is None:
+        return {}
+    methods = sorted(route.methods - {"HEAD"} if "GET" in route.methods else route.methods)
+    where = f"route {','.join(methods)} {route.path}"
+    if not isinstance(declared, Mapping):
+        raise ConfigurationError(
+            f"{where}: responses={declared!r} is not a dict; write responses={{404: "
+            "'There is no such item.'}"
+        )
+    checked: dict[str, str | Mapping[str, Any]] = {}
+    for status, value in declared.items():
+        text = str(status)
+        is_code = isinstance(status, int | str) and not isinstance(status, bool) and (
+            (text.isdigit() and 100 <= int(text) <= 599) or bool(_STATUS_RANGE.fullmatch(text))
+        )
+        if not is_code:
+            raise ConfigurationError(
+                f"{where}: {status!r} in responses= is not a status code; use 100-599, or "
+                "'4XX' for a range"
+            )
+        if not isinstance(value, str | Mapping):
+            raise ConfigurationError(
+                f"{where}: responses[{status!r}] is {value!r}; give a description (str) or "
+                "an OpenAPI Response Object (dict)"
+            )
+        checked[text] = value
+    return checked
 
 
 def _content(annotation: Any, registry: SchemaRegistry, declared: Any) -> dict[str, Any] | None:
@@ -712,6 +771,8 @@ def add_openapi_routes(app: App) -> None:
     """Register ``GET openapi_url`` and ``GET docs_url`` (called by ``App.build``).
     The docs page needs the document, so it is served only when both are on."""
     openapi_url, docs_url = app.openapi_url, app.docs_url
+    for route in app.router.iter_routes():
+        _declared_responses(route)  # a malformed option fails at startup, not in /docs
     if openapi_url is None:
         return
     taken = {route.path for route in app.router.iter_routes() if "GET" in route.methods}

@@ -195,7 +195,7 @@ class Request(HTTPConnection):
         if limit is not None:
             declared = self.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise _too_large(limit)
+                raise _too_large(limit, self.scope)
 
     async def _next_chunk(self) -> tuple[bytes, bool]:
         """The next piece of the body and whether more follows."""
@@ -207,7 +207,7 @@ class Request(HTTPConnection):
                 self._received += len(chunk)
                 limit = self.max_body_size
                 if limit is not None and self._received > limit:
-                    raise _too_large(limit)
+                    raise _too_large(limit, self.scope)
                 return chunk, message.get("more_body", False)
             if kind == "http.disconnect":
                 raise ClientDisconnect()
@@ -284,12 +284,18 @@ def _decode_json(text: str) -> Any:
     return value
 
 
-def _too_large(limit: int) -> HTTPException:
+def _too_large(limit: int, scope: Scope) -> HTTPException:
+    # On HTTP/1.x the unread rest of the body is still on the connection and
+    # would be parsed as the next request: ask the server to close it. HTTP/2
+    # and 3 end one stream, not the connection, and forbid connection-specific
+    # headers (RFC 9113, 8.2.2): there a client rejects a response that has one.
+    # A scope without http_version is taken as 1.1, as servers mostly speak it.
+    http_1 = scope.get("http_version", "1.1") in ("1.0", "1.1")
     return HTTPException(
         413,
         f"The request body is larger than the limit of {limit} bytes "
         "(App(max_body_size=...) sets it).",
-        headers={"connection": "close"},
+        headers={"connection": "close"} if http_1 else None,
     )
 
 

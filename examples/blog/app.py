@@ -312,7 +312,7 @@ def create_app(url: str | None = None) -> App:
     sql = SQL(url=url, migrations=MIGRATIONS / dialect)
     app = App(title="Blog API", version="1.0.0", plugins=[sql])
 
-    @app.post("/users", status_code=201)
+    @app.post("/users", status_code=201, responses={409: "That email is taken."})
     async def create_user(new: NewUser, service: Service, request: Request) -> Response:
         """Register a user. A taken email answers 409, naming the unique constraint."""
         user = await service.register(new)
@@ -324,12 +324,12 @@ def create_app(url: str | None = None) -> App:
         """Every user with their number of posts (LEFT JOIN, GROUP BY, count)."""
         return await service.users_with_post_counts()
 
-    @app.get("/users/{user_id:int}")
+    @app.get("/users/{user_id:int}", responses={404: "There is no user with that id."})
     async def read_user(user_id: int, service: Service) -> Row:
         """One user."""
         return await service.user(user_id)
 
-    @app.get("/users/{user_id:int}/posts")
+    @app.get("/users/{user_id:int}/posts", responses={404: "There is no user with that id."})
     async def list_user_posts(
         user_id: int, service: Service, after: int | None = None, limit: Limit = 20
     ) -> dict[str, Any]:
@@ -338,7 +338,7 @@ def create_app(url: str | None = None) -> App:
         items, next_after = await service.page(after=after, limit=limit, author_id=user_id)
         return {"items": items, "next_after": next_after}
 
-    @app.post("/posts", status_code=201)
+    @app.post("/posts", status_code=201, responses={422: "There is no user with that author_id."})
     async def create_post(new: NewPost, service: Service) -> Row:
         """Publish a post with its tags, all in one transaction."""
         return await service.publish(new)
@@ -351,12 +351,12 @@ def create_app(url: str | None = None) -> App:
         items, next_after = await service.page(after=after, limit=limit, tag=tag)
         return {"items": items, "next_after": next_after}
 
-    @app.get("/posts/{post_id:int}")
+    @app.get("/posts/{post_id:int}", responses={404: "There is no post with that id."})
     async def read_post(post_id: int, service: Service) -> Row:
         """One post, with its author's name and its tags."""
         return await service.post(post_id)
 
-    @app.delete("/posts/{post_id:int}")
+    @app.delete("/posts/{post_id:int}", responses={404: "There is no post with that id."})
     async def delete_post(post_id: int, service: Service) -> None:
         """Delete a post; its tag links go with it (ON DELETE CASCADE)."""
         await service.unpublish(post_id)

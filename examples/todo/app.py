@@ -170,7 +170,14 @@ async def list_todos(
     return JSONResponse({"items": rows, "total": total}, headers=headers)
 
 
-@v1.post("/todos", status_code=201)
+@v1.post(
+    "/todos",
+    status_code=201,
+    responses={
+        200: "A retry: this Idempotency-Key already created the todo, which is returned.",
+        422: "This Idempotency-Key was already used with a different body.",
+    },
+)
 async def create_todo(
     new: NewTodo,
     service: Service,
@@ -183,19 +190,19 @@ async def create_todo(
     return JSONResponse(todo, status_code=201 if created else 200, headers={"location": location})
 
 
-@v1.get("/todos/{todo_id:int}")
+@v1.get("/todos/{todo_id:int}", responses={404: "There is no todo with that id."})
 async def read_todo(todo_id: int, service: Service) -> Todo:
     """One todo."""
     return service.get(todo_id)
 
 
-@v1.patch("/todos/{todo_id:int}")
+@v1.patch("/todos/{todo_id:int}", responses={404: "There is no todo with that id."})
 async def update_todo(todo_id: int, changes: TodoChanges, service: Service) -> Todo:
     """Change the title or the done flag."""
     return service.change(todo_id, changes)
 
 
-@v1.delete("/todos/{todo_id:int}")
+@v1.delete("/todos/{todo_id:int}", responses={404: "There is no todo with that id."})
 async def delete_todo(todo_id: int, service: Service) -> None:
     """Delete a todo (204 No Content)."""
     service.delete(todo_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 from collections.abc import Iterator
@@ -235,6 +236,96 @@ def test_directory_gives_404_problem(tmp_path: Path) -> None:
 
 def test_path_through_a_file_gives_404(data_file: Path) -> None:
     assert fetch(data_file / "child").status_code == 404
+
+
+# -- names that cannot be served: 404 or 403, never a 500 or the server's path -------------
+def assert_problem(response: TestResponse, status: int, path: Path | str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert str(path) not in response.text and "tmp" not in response.text
+
+
+def test_a_name_with_a_nul_gives_404(tmp_path: Path) -> None:
+    # os.stat refuses it with ValueError("embedded null byte") before any system call.
+    assert_problem(fetch(f"{tmp_path}/data\x00.bin"), 404, tmp_path)
+
+
+def test_a_name_with_a_lone_surrogate_gives_404(tmp_path: Path) -> None:
+    # No file system encoding can spell it: UnicodeEncodeError, a ValueError.
+    assert_problem(fetch(f"{tmp_path}/data\ud800.bin"), 404, tmp_path)
+
+
+def test_a_name_longer_than_name_max_gives_404(tmp_path: Path) -> None:
+    name = "a" * 300  # NAME_MAX is 255 bytes on Linux and macOS: ENAMETOOLONG
+    assert_problem(fetch(tmp_path / name), 404, tmp_path)
+
+
+def test_a_path_longer_than_path_max_gives_404(tmp_path: Path) -> None:
+    path = tmp_path.joinpath(*["a" * 200] * 30)  # 6,000 bytes: ENAMETOOLONG
+    assert_problem(fetch(path), 404, tmp_path)
+
+
+def test_a_symlink_loop_gives_404(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert_problem(fetch(tmp_path / "a"), 404, tmp_path)  # ELOOP
+
+
+def test_a_file_the_server_may_not_read_gives_403(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = write(tmp_path / "secret.txt", b"s3cret")
+    secret.chmod(0)
+    if os.access(secret, os.R_OK):  # root reads anything: refuse it as the OS would
+        real_open = anyio.open_file
+
+        async def refusing_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(file) == str(secret):
+                raise PermissionError(errno.EACCES, "Permission denied", str(file))
+            return await real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(anyio, "open_file", refusing_open)
+    assert_problem(fetch(secret), 403, secret)
+
+
+def test_a_file_in_a_directory_the_server_may_not_enter_gives_403(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    inside = write(locked / "data.bin", DATA)
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.X_OK):  # root enters anything: refuse as the OS would
+            real_stat = os.stat
+
+            def refusing_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+                if str(path) == str(inside):
+                    raise PermissionError(errno.EACCES, "Permission denied", str(path))
+                return real_stat(path, *args, **kwargs)
+
+            monkeypatch.setattr(os, "stat", refusing_stat)
+        response = fetch(inside)
+    finally:
+        locked.chmod(0o700)
+    assert_problem(response, 403, inside)
+
+
+def test_a_disk_error_is_not_hidden_as_a_404(
+    data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # EIO is the server's trouble, not the name's: it stays an error for the log.
+    real_stat = os.stat
+
+    def failing_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if str(path) == str(data_file):
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", failing_stat)
+    with pytest.raises(OSError) as caught:
+        fetch(data_file)
+    assert caught.value.errno == errno.EIO
 
 
 # -- HEAD -------------------------------------------------------------------------

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import jsonschema
 import pytest
+import referencing
+import referencing.jsonschema
 from openapi_spec_validator import validate
 
 from minimal_asgi import (
@@ -28,13 +31,17 @@ from minimal_asgi import (
     Gt,
     Header,
     HTMLResponse,
+    HTTPException,
+    JSONResponse,
     Le,
     Lt,
     MaxLen,
     MinLen,
     Pattern,
     Query,
+    RedirectResponse,
     Request,
+    Response,
     Router,
 )
 from minimal_asgi.openapi import SchemaRegistry
@@ -472,12 +479,145 @@ def test_the_422_schema_describes_a_real_422() -> None:
     app = build_feature_app()
     with TestClient(app) as client:
         body = client.post("/items", json={"price": -1}, headers={"x-token": "12345678"}).json()
-    schema = app.openapi()["components"]["schemas"]["ValidationProblem"]
-    problem = app.openapi()["components"]["schemas"]["Problem"]
-    assert set(problem["required"]) <= body.keys()
-    assert set(schema["allOf"][1]["required"]) <= body.keys()
+    document = app.openapi()
+    conforms(document, document["paths"]["/items"]["post"]["responses"]["422"], body)
     for error in body["errors"]:
         assert set(error) == {"loc", "msg", "type"}
+
+
+def conforms(document: dict[str, Any], response: dict[str, Any], body: Any) -> None:
+    """Check ``body`` against the problem+json schema of ``response`` (or its $ref)."""
+    if "$ref" in response:
+        response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    schema = response["content"]["application/problem+json"]["schema"]
+    resource = referencing.Resource.from_contents(
+        document, default_specification=referencing.jsonschema.DRAFT202012
+    )
+    registry: referencing.Registry[Any] = referencing.Registry().with_resource("urn:doc", resource)
+    root = {"$ref": "urn:doc" + schema["$ref"]}
+    validator = jsonschema.Draft202012Validator(root, registry=registry)
+    validator.validate(body)
+
+
+def test_an_http_exception_422_matches_the_documented_422() -> None:
+    # A 422 raised by the endpoint (a rule the types cannot say) has no errors list.
+    app = App()
+
+    @app.post("/posts")
+    async def create_post(author_id: int) -> dict[str, int]:
+        raise HTTPException(422, f"there is no user {author_id}")
+
+    with TestClient(app) as client:
+        response = client.post("/posts?author_id=7")
+    assert response.status_code == 422 and "errors" not in response.json()
+    document = app.openapi()
+    conforms(document, document["paths"]["/posts"]["post"]["responses"]["422"], response.json())
+
+
+def test_a_route_returning_a_response_is_documented_with_its_declared_status() -> None:
+    app = App()
+
+    @app.post("/things", status_code=201)
+    async def create_thing() -> Response:
+        return JSONResponse({"id": 1}, status_code=201)
+
+    @app.post("/other-things", status_code=201)
+    async def create_other_thing() -> JSONResponse:
+        return JSONResponse({"id": 1}, status_code=201)
+
+    @app.get("/plain")
+    async def plain() -> Response:
+        return Response(b"hi")
+
+    @app.get("/old")
+    async def old() -> RedirectResponse:
+        return RedirectResponse("/new")
+
+    document = app.openapi()
+    validate(document)
+
+    def success(method: str, path: str) -> dict[str, Any]:
+        return {k: v for k, v in operation(document, method, path)["responses"].items()
+                if k.startswith(("2", "3"))}
+
+    assert success("post", "/things") == {"201": {"description": "Created"}}
+    assert success("post", "/other-things") == {
+        "201": {"description": "Created", "content": {"application/json": {}}}
+    }
+    assert success("get", "/plain") == {"200": {"description": "OK"}}
+    assert success("get", "/old") == {"307": {"description": "Temporary Redirect"}}
+
+
+def test_a_route_declares_its_other_responses() -> None:
+    app = App()
+
+    @app.get(
+        "/items/{item_id:int}",
+        responses={404: "There is no item with that id.", "409": {"description": "Taken."}},
+    )
+    async def read_item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    @app.post("/items", status_code=201, responses={200: "It existed already."})
+    async def create_item(name: str) -> Response:
+        return JSONResponse({"name": name}, status_code=201)
+
+    document = app.openapi()
+    validate(document)
+    responses = operation(document, "get", "/items/{item_id}")["responses"]
+    assert responses["404"] == {
+        "description": "There is no item with that id.",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+    assert responses["409"] == {"description": "Taken."}  # a Response Object, as it is
+    created = operation(document, "post", "/items")["responses"]
+    assert created["201"] == {"description": "Created"}
+    assert created["200"] == {"description": "It existed already."}
+
+
+def test_a_declared_422_keeps_the_validation_errors_beside_it() -> None:
+    app = App()
+
+    @app.post("/posts", responses={422: "There is no such author."})
+    async def create_post(author_id: int) -> dict[str, int]:
+        raise HTTPException(422, "There is no such author.")
+
+    with TestClient(app) as client:
+        refused = client.post("/posts?author_id=7").json()
+        invalid = client.post("/posts?author_id=x").json()
+    document = app.openapi()
+    validate(document)
+    declared = operation(document, "post", "/posts")["responses"]["422"]
+    assert declared["description"].startswith("There is no such author.")
+    assert "failed validation" in declared["description"]
+    conforms(document, declared, refused)
+    conforms(document, declared, invalid)
+    assert "errors" in invalid
+
+
+@pytest.mark.parametrize(
+    ("responses", "wrong"),
+    [
+        ({99: "x"}, "99"),
+        ({"4xx": "x"}, "'4xx'"),
+        ({404: 3}, "3"),
+        ([404], "[404]"),
+    ],
+)
+def test_a_malformed_responses_option_fails_at_startup_naming_the_route(
+    responses: Any, wrong: str
+) -> None:
+    app = App()
+
+    @app.get("/items", responses=responses)
+    async def items() -> list[int]:
+        return []
+
+    with pytest.raises(ConfigurationError) as caught:
+        app.build()
+    assert "GET /items" in str(caught.value) and wrong in str(caught.value)
 
 
 # -- types to JSON Schema --------------------------------------------------------------

@@ -396,6 +396,26 @@ def test_a_body_one_byte_over_the_default_limit_is_a_413() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("http_version", "connection"), [("1.0", b"close"), ("1.1", b"close"), ("2", None), ("3", None)]
+)
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_a_413_says_connection_close_on_http_1_only(
+    http_version: str, connection: bytes | None, declared: bool
+) -> None:
+    # HTTP/1.x: the unread rest of the body would be parsed as the next request,
+    # so the server must close. HTTP/2 and 3 forbid connection-specific headers
+    # (RFC 9113, 8.2.2): there, a client rejects the whole response.
+    app = body_echo_app(max_body_size=10)
+    headers = [(b"content-length", b"100")] if declared else []
+    scope, send = http_scope("POST", headers=headers, http_version=http_version), Sent()
+    await app(scope, Body([b"x" * 100]), send)
+    assert send.status == 413
+    response_headers = dict(send.messages[0]["headers"])
+    assert response_headers.get(b"connection") == connection
+
+
+@pytest.mark.anyio
 async def test_an_oversized_content_length_is_refused_before_reading_a_byte() -> None:
     app = body_echo_app(max_body_size=10)
     receive, send = Body([b"x" * 100]), Sent()

@@ -250,3 +250,57 @@ def test_the_app_module_builds_an_app() -> None:
     from examples.blog import app as module
 
     assert isinstance(module.app, App)
+
+
+# -- values no column can hold: a 4xx, never a 500 -------------------------------------------
+# The SQL plugin answers 422 when the database refuses a value (UnstorableValue).
+# A path id may be refused earlier still, by a bound on {x:int}: 404 or 422.
+@pytest.mark.parametrize(
+    ("method", "target", "statuses"),
+    [
+        ("GET", "/posts/9223372036854775808", (404, 422)),
+        ("DELETE", "/posts/9223372036854775808", (404, 422)),
+        ("GET", "/users/9223372036854775808", (404, 422)),
+        ("GET", "/users/9223372036854775808/posts", (404, 422)),
+        ("GET", "/posts?after=99999999999999999999", (422,)),
+    ],
+)
+def test_an_id_beyond_64_bits_in_the_url_is_a_4xx_not_a_500(
+    client: TestClient, method: str, target: str, statuses: tuple[int, ...]
+) -> None:
+    response = client.request(method, target)
+    assert response.status_code in statuses, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_author_id_beyond_64_bits_in_the_body_is_422(client: TestClient) -> None:
+    add_user(client, "ada")
+    body = {"author_id": 99999999999999999999, "title": "t", "body": "b", "tags": ["new"]}
+    response = client.post("/posts", json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/tags").json() == []  # the transaction was rolled back
+
+
+@pytest.mark.parametrize("field", ["title", "body"])
+def test_a_lone_surrogate_in_the_body_is_422(client: TestClient, field: str) -> None:
+    ada = add_user(client, "ada")
+    body = {"author_id": ada, "title": "t", "body": "b", field: "a\ud800"}
+    response = client.post("/posts", json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/posts").json()["items"] == []
+
+
+def test_a_nul_in_text_is_422_on_postgres_and_kept_by_sqlite(
+    client: TestClient, sql_url: str
+) -> None:
+    ada = add_user(client, "ada")
+    published = client.post("/posts", json={"author_id": ada, "title": "b\u0000", "body": "b"})
+    found = client.get("/posts?tag=%00")
+    if sql_url.startswith("postgresql"):  # TEXT cannot hold a NUL (SQLSTATE 22021)
+        assert (published.status_code, found.status_code) == (422, 422), published.text
+        assert found.headers["content-type"] == "application/problem+json"
+    else:
+        assert (published.status_code, found.status_code) == (201, 200), published.text
+        assert found.json() == {"items": [], "next_after": None}

@@ -19,6 +19,7 @@ from minimal_asgi_sql.errors import (
     IntegrityViolation,
     NotNullViolation,
     UniqueViolation,
+    UnstorableValue,
 )
 from minimal_asgi_sql.expressions import (
     Expression,
@@ -114,6 +115,7 @@ __all__ = [
     "Transaction",
     "Unique",
     "UniqueViolation",
+    "UnstorableValue",
     "Update",
     "and_",
     "asc",

@@ -3,7 +3,7 @@
 Two translations live here.
 
 **Driver error -> our error.** asyncpg and sqlite3 raise different classes
-for the same event. ``from_postgres`` and ``from_sqlite`` turn the two kinds
+for the same event. ``from_postgres`` and ``from_sqlite`` turn the three kinds
 of failure a web app must answer differently into one class each:
 
 =============================  =======================  ============================
@@ -15,18 +15,39 @@ foreign key points nowhere     SQLSTATE 23503 + name    ``..._FOREIGNKEY``, no n
 NOT NULL / CHECK               23502 / 23514 + name     ``..._NOTNULL`` / ``..._CHECK``
 server gone, refused, timeout  class 08, 57P01-57P03,   ``SQLITE_BUSY``,
                                OSError, TimeoutError    ``SQLITE_CANTOPEN``, I/O errors
+a value no column can hold:    asyncpg's DataError      ``OverflowError``
+ integer beyond its type       (22000) from an
+                               OverflowError; 22003
+ lone surrogate, NUL in text   DataError from a         ``UnicodeEncodeError``
+                               UnicodeEncodeError;      (a NUL is stored)
+                               22021, 22P05
+ text longer than VARCHAR(n)   22001                    ``SQLITE_TOOBIG``
 =============================  =======================  ============================
 
 SQLSTATE codes are the SQL standard's error codes; matching on them (rather
 than on asyncpg's class names) is what every PostgreSQL client can do. Other
 errors - a typo in SQL, a wrong type - are bugs, and pass through untouched.
+That includes the rest of SQLSTATE class 22, "data exception": a division by
+zero or a bad cast comes from the SQL more often than from a value, and a
+bug must reach the log as a 500, not hide behind a 4xx. asyncpg checks each
+value as it encodes it and raises ``DataError`` for all of them; the cause
+it keeps tells a value too big for its type (``OverflowError``) or text
+UTF-8 cannot hold (``UnicodeEncodeError``) from a str where the code meant
+an int (``TypeError``: a bug).
 
-**Our error -> HTTP.** The ``SQL`` plugin registers the two handlers at the
-bottom: ``DatabaseUnavailable`` becomes ``503 Service Unavailable`` with
+**Our error -> HTTP.** The ``SQL`` plugin registers the three handlers at
+the bottom: ``DatabaseUnavailable`` becomes ``503 Service Unavailable`` with
 ``Retry-After`` (the client may try again; a load balancer may route around
 us), an ``IntegrityViolation`` becomes ``409 Conflict`` naming the constraint
-(the request clashes with data already there: "that email is taken"). Neither
-leaks the database's own message, which may quote other users' values.
+(the request clashes with data already there: "that email is taken"), an
+``UnstorableValue`` becomes ``422 Unprocessable Content`` naming the kind of
+value (the request itself is wrong, whatever the data: "no id is that
+large"). None leaks the database's own message, which may quote other users'
+values - or, for a 422, echo a megabyte of the client's own.
+
+``UnstorableValue`` is the database's safety net. Validation at the edge
+(an ``int`` bounded with ``Le``, a ``MaxLen``) refuses such values earlier,
+with the field's location; the net catches what a route did not bound.
 """
 
 from __future__ import annotations
@@ -46,10 +67,12 @@ __all__ = [
     "IntegrityViolation",
     "NotNullViolation",
     "UniqueViolation",
+    "UnstorableValue",
     "conflict_response",
     "from_postgres",
     "from_sqlite",
     "unavailable_response",
+    "unstorable_response",
 ]
 
 logger = logging.getLogger("minimal_asgi_sql")
@@ -107,6 +130,22 @@ class ExclusionViolation(IntegrityViolation):
     kind = "exclusion"
 
 
+class UnstorableValue(DatabaseError):
+    """A value the database cannot hold in its type, to store or to compare.
+
+    ``kind`` says which: ``"out_of_range"`` (an integer beyond 64 bits, or
+    beyond its column's type: ``INTEGER`` is 32 bits on PostgreSQL; a number
+    or date past its type's limits), ``"invalid_text"`` (a character UTF-8
+    or the database cannot hold: a lone surrogate such as ``"\\ud800"``, a
+    NUL on PostgreSQL) or ``"too_long"`` (text longer than ``VARCHAR(n)``).
+    The request is at fault, not the data already stored: hence 422.
+    """
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 # -- PostgreSQL (asyncpg) ---------------------------------------------------------
 _PG_INTEGRITY: dict[str, type[IntegrityViolation]] = {
     "23505": UniqueViolation,
@@ -119,6 +158,14 @@ _PG_INTEGRITY: dict[str, type[IntegrityViolation]] = {
 # shutdown, 57P03 "the database system is starting up", 53300 too many
 # connections. Class 08 (below) is every "connection exception".
 _PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
+# The class-22 ("data exception") codes that mean a value does not fit its type.
+_PG_UNSTORABLE = {
+    "22003": "out_of_range",  # numeric_value_out_of_range: "integer out of range"
+    "22008": "out_of_range",  # datetime_field_overflow
+    "22021": "invalid_text",  # character_not_in_repertoire: a NUL in TEXT
+    "22P05": "invalid_text",  # untranslatable_character
+    "22001": "too_long",  # string_data_right_truncation: past VARCHAR(n)
+}
 
 
 def from_postgres(exc: BaseException) -> BaseException:
@@ -137,6 +184,15 @@ def from_postgres(exc: BaseException) -> BaseException:
             )
         if sqlstate.startswith("08") or sqlstate in _PG_UNAVAILABLE:
             return DatabaseUnavailable(f"the PostgreSQL connection failed: {exc}")
+        unstorable = _PG_UNSTORABLE.get(sqlstate)
+        if unstorable is None and sqlstate == "22000":
+            # asyncpg's own DataError, raised while encoding a value: what
+            # went wrong is in its cause.
+            unstorable = _unstorable_kind(exc.__cause__)
+        if unstorable is not None:
+            return UnstorableValue(f"PostgreSQL cannot hold a value: {exc}", kind=unstorable)
+    elif isinstance(exc, UnicodeEncodeError):  # a surrogate in the SQL text itself
+        return UnstorableValue(f"PostgreSQL cannot hold a text: {exc}", kind="invalid_text")
     if isinstance(exc, TimeoutError):
         return DatabaseUnavailable("PostgreSQL did not answer in time")
     if isinstance(exc, OSError):
@@ -144,6 +200,15 @@ def from_postgres(exc: BaseException) -> BaseException:
     if type(exc).__name__ == "InterfaceError" and _connection_gone(str(exc)):
         return DatabaseUnavailable(f"the PostgreSQL connection is gone: {exc}")
     return exc
+
+
+def _unstorable_kind(cause: BaseException | None) -> str | None:
+    """What a value the driver could not encode was, from the error it raised."""
+    if isinstance(cause, OverflowError):
+        return "out_of_range"  # "Python int too large", "value out of int64 range"
+    if isinstance(cause, UnicodeEncodeError):
+        return "invalid_text"  # "surrogates not allowed"
+    return None  # a TypeError - a str where an int goes - is a bug in the code
 
 
 def _connection_gone(message: str) -> bool:
@@ -185,6 +250,12 @@ def from_sqlite(exc: BaseException) -> BaseException:
         )
     if isinstance(exc, sqlite3.OperationalError) and name.startswith(_SQLITE_UNAVAILABLE):
         return DatabaseUnavailable(f"SQLite is unavailable: {exc}")
+    # sqlite3 raises these while binding a parameter, before SQLite sees it.
+    unstorable = _unstorable_kind(exc)
+    if unstorable is None and name == "SQLITE_TOOBIG":
+        unstorable = "too_long"  # past SQLITE_MAX_LENGTH (a billion bytes)
+    if unstorable is not None:
+        return UnstorableValue(f"SQLite cannot hold a value: {exc}", kind=unstorable)
     return exc
 
 
@@ -216,5 +287,28 @@ async def conflict_response(request: Request, exc: IntegrityViolation) -> Respon
         f"The request conflicts with the {exc.kind.replace('_', ' ')} constraint{where}.",
         title="Conflict",
         constraint=exc.constraint,
+        kind=exc.kind,
+    )
+
+
+_UNSTORABLE_DETAIL = {
+    "out_of_range": "A number in the request is outside the range the database can store.",
+    "invalid_text": (
+        "Text in the request holds a character the database cannot store "
+        "(a NUL, or a lone surrogate)."
+    ),
+    "too_long": "Text in the request is longer than the database can store.",
+}
+
+
+async def unstorable_response(request: Request, exc: UnstorableValue) -> Response:
+    """The handler for ``UnstorableValue``: 422 naming the kind of value refused.
+
+    Never the value itself, nor the driver's message, which quotes it.
+    """
+    return ProblemResponse(
+        422,
+        _UNSTORABLE_DETAIL.get(exc.kind, "A value in the request cannot be stored."),
+        title="Unprocessable Content",
         kind=exc.kind,
     )

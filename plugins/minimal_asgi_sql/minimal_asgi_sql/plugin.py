@@ -23,7 +23,9 @@
   disconnect at shutdown; optionally apply pending migrations in between.
 - ``provide(Database, ...)``: any parameter annotated ``Database`` gets it.
 - ``add_exception_handler``: ``DatabaseUnavailable`` -> 503 with
-  ``Retry-After``; ``IntegrityViolation`` -> 409 naming the constraint.
+  ``Retry-After``; ``IntegrityViolation`` -> 409 naming the constraint;
+  ``UnstorableValue`` (an id beyond 64 bits, a NUL in text on PostgreSQL)
+  -> 422 naming the kind of value.
 - ``add_route_wrapper``: commits each request's transaction (below).
 
 When the transaction commits
@@ -79,8 +81,10 @@ from minimal_asgi_sql.database import Database, Transaction, redact
 from minimal_asgi_sql.errors import (
     DatabaseUnavailable,
     IntegrityViolation,
+    UnstorableValue,
     conflict_response,
     unavailable_response,
+    unstorable_response,
 )
 
 __all__ = ["DEFAULT_URL", "SQL", "transaction"]
@@ -147,6 +151,7 @@ class SQL:
         app.provide(Database, self._provide)
         app.add_exception_handler(DatabaseUnavailable, unavailable_response(self.retry_after))
         app.add_exception_handler(IntegrityViolation, conflict_response)
+        app.add_exception_handler(UnstorableValue, unstorable_response)
         app.add_route_wrapper(self._wrap_route)
 
     async def _provide(self) -> Database:

@@ -25,6 +25,7 @@ from minimal_asgi_sql import (
     Table,
     Text,
     UniqueViolation,
+    UnstorableValue,
     insert,
     select,
 )
@@ -360,6 +361,79 @@ async def test_other_errors_pass_through_unchanged(db: Database) -> None:
     with pytest.raises(Exception) as caught:
         await db.execute("SELEC 1")
     assert not isinstance(caught.value, IntegrityViolation | DatabaseUnavailable)
+
+
+# -- values the database cannot store -> UnstorableValue -----------------------------------
+async def test_an_integer_beyond_64_bits_is_an_unstorable_value_out_of_range(db: Database) -> None:
+    # SQLite's sqlite3 raises OverflowError; asyncpg a DataError (SQLSTATE 22000).
+    for statement in ("INSERT INTO items (id, name) VALUES ($1, 'a')",
+                      "SELECT name FROM items WHERE id = $1"):
+        with pytest.raises(UnstorableValue) as caught:
+            await db.execute(placeholders(db, statement), [2**63])
+        assert caught.value.kind == "out_of_range"
+    assert await names(db) == []
+
+
+async def test_an_integer_beyond_the_columns_range_is_an_unstorable_value(db: Database) -> None:
+    # A 32-bit column: asyncpg refuses 2**40 before it is sent; PostgreSQL's own
+    # arithmetic says 22003. (SQLite's INTEGER is always 64 bits: it stores it.)
+    if db.dialect != "postgres":
+        pytest.skip("SQLite's INTEGER has no 32-bit variant")
+    await db.execute("CREATE TABLE small (n INTEGER)")
+    for statement in ("INSERT INTO small VALUES ($1)", "SELECT $1::integer + 2147483647"):
+        with pytest.raises(UnstorableValue) as caught:
+            await db.execute(statement, [2**40 if "INSERT" in statement else 1])
+        assert caught.value.kind == "out_of_range"
+
+
+async def test_a_lone_surrogate_is_an_unstorable_value_of_invalid_text(db: Database) -> None:
+    # "\ud800" is half of a UTF-16 pair: a Python str may hold it, UTF-8 cannot.
+    with pytest.raises(UnstorableValue) as caught:
+        await add_items(db, "a\ud800")
+    assert caught.value.kind == "invalid_text"
+    assert await names(db) == []
+
+
+async def test_a_nul_in_text_is_unstorable_on_postgres_and_kept_by_sqlite(db: Database) -> None:
+    if db.dialect == "postgres":  # SQLSTATE 22021: TEXT cannot hold a NUL
+        with pytest.raises(UnstorableValue) as caught:
+            await add_items(db, "b\x00")
+        assert caught.value.kind == "invalid_text"
+        assert await names(db) == []
+    else:
+        await add_items(db, "b\x00")
+        assert await names(db) == ["b\x00"]
+
+
+async def test_text_longer_than_its_column_is_an_unstorable_value_too_long(db: Database) -> None:
+    if db.dialect != "postgres":
+        pytest.skip("SQLite does not enforce VARCHAR(n)")
+    await db.execute("CREATE TABLE codes (code VARCHAR(3))")
+    with pytest.raises(UnstorableValue) as caught:
+        await db.execute("INSERT INTO codes VALUES ($1)", ["abcd"])
+    assert caught.value.kind == "too_long"
+
+
+async def test_an_unstorable_value_in_a_transaction_rolls_it_back(db: Database) -> None:
+    with pytest.raises(UnstorableValue):
+        async with db.transaction():
+            await add_items(db, "a")
+            await db.execute(placeholders(db, "SELECT name FROM items WHERE id = $1"), [2**64])
+    assert await names(db) == []
+    await add_items(db, "b")  # the connection is usable again
+    assert await names(db) == ["b"]
+
+
+async def test_a_value_of_the_wrong_type_is_a_bug_not_an_unstorable_value(db: Database) -> None:
+    # A str where an integer goes comes from the code, not from the client.
+    if db.dialect != "postgres":
+        pytest.skip("SQLite stores any type in any column")
+    with pytest.raises(Exception) as caught:
+        await db.execute("INSERT INTO items (id, name) VALUES ($1, 'a')", ["x"])
+    assert not isinstance(caught.value, UnstorableValue)
+    with pytest.raises(Exception) as caught:
+        await db.execute("SELECT 1 / 0")  # also class 22, but a bug in the SQL
+    assert not isinstance(caught.value, UnstorableValue)
 
 
 async def test_using_a_database_before_connecting_says_how(sql_url: str) -> None:

@@ -92,6 +92,15 @@ def make_app(url: str, **options: Any) -> tuple[App, SQL]:
             raise HTTPException(400)
         return {"id": id}
 
+    # Values no validation stopped (a route may check nothing), that no column holds.
+    unstorable = {"big": (2**63, "a@x"), "surrogate": (1, "\ud800@x"), "nul": (1, "b\x00@x")}
+
+    @app.post("/users/unstorable/{what}", status_code=201)
+    async def create_unstorable(what: str, db: Database = Depends(transaction)) -> None:
+        await db.execute(
+            placeholders(db, "INSERT INTO users (id, email) VALUES ($1, $2)"), unstorable[what]
+        )
+
     return app, sql
 
 
@@ -203,6 +212,29 @@ def test_foreign_key_violation_answers_409(client: TestClient, sql_url: str) -> 
     assert body["kind"] == "foreign_key"
     # PostgreSQL names the constraint; SQLite cannot.
     assert body["constraint"] == ("posts_user_fk" if sql_url.startswith("postgresql") else None)
+
+
+# -- values the database cannot store -> 422 -------------------------------------------------
+@pytest.mark.parametrize(
+    ("what", "kind"),
+    [("big", "out_of_range"), ("surrogate", "invalid_text"), ("nul", "invalid_text")],
+)
+def test_a_value_the_database_cannot_store_answers_422_naming_its_kind(
+    sql_url: str, what: str, kind: str
+) -> None:
+    app, _ = make_app(sql_url)
+    with TestClient(app) as client:
+        response = client.post(f"/users/unstorable/{what}")
+        stored = client.get("/users").json()
+    if what == "nul" and not sql_url.startswith("postgresql"):
+        assert response.status_code == 201  # SQLite's TEXT holds a NUL
+        return
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["kind"] == kind and body["title"] == "Unprocessable Content"
+    assert "9223372036854775808" not in response.text  # the value is not echoed
+    assert stored == []
 
 
 # -- the database down or going away --------------------------------------------------------------
