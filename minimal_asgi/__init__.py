@@ -1,7 +1,9 @@
 """minimal_asgi: a small, fast, pure-ASGI web framework you can read.
 
 Start with ``App`` (app.py); a request then flows through middleware.py,
-errors.py, routing.py, dependencies.py and responses.py, in that order.
+errors.py, routing.py (which route), handlers.py (how it runs, chosen once
+per route), dependencies.py (the plan, built at startup), resolution.py (the
+plan filled in for one request) and responses.py, in that order.
 
 This package imports its modules only when one of their names is first asked
 for (PEP 562: the module ``__getattr__`` below, and ``_EXPORTS``, the name ->

@@ -35,10 +35,10 @@ import anyio
 import anyio.abc
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from minimal_asgi.conformance import ASGIValidationError as ASGIValidationError
+from minimal_asgi.conformance import validate as validate
 from minimal_asgi.datastructures import Headers, encode_query
 from minimal_asgi.types import ASGIApp, Message
-from minimal_asgi.validate import ASGIValidationError as ASGIValidationError
-from minimal_asgi.validate import validate as validate
 from minimal_asgi.websockets import WebSocketDisconnect
 
 __all__ = [

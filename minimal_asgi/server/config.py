@@ -47,7 +47,7 @@ class Config:
     )
     access_log: bool = _option(True, "one log line per request")
     log_level: str = _option("info", "what to log", None, ("debug", "info", "warning", "error"))
-    validate: bool = _option(False, "check every ASGI message with minimal_asgi.validate")
+    validate: bool = _option(False, "check every ASGI message with minimal_asgi.conformance")
 
     # -- how strict the parser is --------------------------------------------------
     allow_bare_lf: bool = _option(

@@ -53,7 +53,7 @@ def load_app(path: str, validate: bool = False) -> ASGIApp:
         app = getattr(app, name)
     if validate:
         # Loaded by name, as the app is: the server itself imports nothing of the framework.
-        app = importlib.import_module("minimal_asgi.validate").validate(app)
+        app = importlib.import_module("minimal_asgi.conformance").validate(app)
     return app  # type: ignore[no-any-return]
 
 
