@@ -382,8 +382,14 @@ _PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
                         "type": "array",
                         "items": {"$ref": "#/components/schemas/ValidationError"},
                         "description": "Present when the input failed validation: "
-                        "every error, with its location.",
-                    }
+                        "every error, with its location (the first 100).",
+                    },
+                    "omitted_errors": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "How many more errors there were, past the "
+                        "first 100 (absent when every error is listed).",
+                    },
                 },
             },
         ]
