@@ -69,12 +69,13 @@ class IntegerConvertor(Convertor):
         # ASCII digits only (two C-level checks, faster than a regex).
         if not (segment.isascii() and segment.isdigit()):
             raise ValueError(segment)
-        value = int(segment) if len(segment) < 4300 else INT_MAX + 1
         # PERF: 18 digits or fewer are always below INT_MAX: one len() on the
-        # usual id, the comparison only for long segments.
-        if len(segment) > 18 and value > INT_MAX:
+        # usual id; the range check (and 19 digits' int()) only for long ones.
+        if len(segment) <= 18:
+            return int(segment)
+        if len(segment) > 19 or int(segment) > INT_MAX:
             raise ValueError(f"larger than {INT_MAX}")
-        return value
+        return int(segment)
 
     def to_string(self, value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
