@@ -50,7 +50,7 @@ class Server:
     """One row: a server, its options, and the HTTP version the client speaks to it."""
 
     name: str
-    package: str  # the distribution that must be installed to run it
+    package: str  # the module that must be importable to run it (its distribution installed)
     command: Callable[[int], list[str]]  # the command line, given the port
     http2: bool = False  # prior-knowledge HTTP/2 over cleartext (h2c)
 
