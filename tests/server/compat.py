@@ -242,14 +242,17 @@ def _sigterm_in_flight(server: ServerProcess, http2: bool) -> str:
     while "app: received /slow" not in server.lines and thread.is_alive():
         assert time.monotonic() < deadline, f"GET /slow never arrived:\n{server.output}"
         time.sleep(0.01)
+    # (Checked, or a very slow machine could turn this into a plain request.)
+    in_flight = "app: answered /slow" not in server.lines
     server.signal(signal.SIGTERM)
     thread.join(TIMEOUT)
+    answer = (answers[0] if answers else "no answer") + ("" if in_flight else " before SIGTERM")
     try:
         status = server.wait()
     except subprocess.TimeoutExpired:
-        return f"{answers[0] if answers else 'no answer'}, still running after {TIMEOUT}s"
-    exit = f"exit {status}" + (f" ({signal.Signals(-status).name})" if status < 0 else "")
-    return f"{answers[0] if answers else 'no answer'}, {exit}"
+        return f"{answer}, still running after {TIMEOUT}s"
+    exited = f"exit {status}" + (f" ({signal.Signals(-status).name})" if status < 0 else "")
+    return f"{answer}, {exited}"
 
 
 def run_scenario(server: Server) -> Outcome:

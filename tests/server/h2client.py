@@ -4,8 +4,9 @@ httpx speaks HTTP/2 through the ``h2`` package, whose connection state machine
 closes at the first GOAWAY it receives (python-hyper/h2 issue 1181). RFC 9113
 section 6.8 has a server that shuts down gracefully send a GOAWAY with the
 largest stream id, then (after a round trip, often timed with a PING) one with
-the last stream it will finish, and finish it. granian does exactly that, and
-``h2`` then fails on the PING, losing a response the server was about to send.
+the last stream it will finish, and finish it. granian sends a GOAWAY and then a
+PING, and ``h2`` fails on the PING ("Invalid input ConnectionInputs.RECV_PING in
+state ConnectionState.CLOSED"), losing a response the server was about to send.
 
 So the SIGTERM step of the HTTP/2 rows uses this instead: frames built and
 parsed with ``hyperframe`` and ``hpack`` (what ``h2`` itself is built on),
