@@ -8,6 +8,7 @@ server down - lifespan shutdown included - on the way out, whatever happened.
 from __future__ import annotations
 
 import contextlib
+import socket
 import subprocess
 import sys
 import threading
@@ -96,6 +97,15 @@ def uvicorn_server(app: ASGIApp) -> Iterator[tuple[str, int]]:
         assert not thread.is_alive(), "uvicorn did not stop"
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for a server that cannot be told ``--port 0``
+    and report its port (another process could take it first, which is unlikely)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def running(kind: str, app: ASGIApp) -> contextlib.AbstractContextManager[tuple[str, int]]:
     return minimal_asgi_server(app) if kind == "minimal_asgi" else uvicorn_server(app)
 
@@ -117,6 +127,18 @@ class ServerProcess:
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.address: tuple[str, int] = ("127.0.0.1", 0)
+        self._port_known = False  # False: read it from the "Serving on" line
+
+    @classmethod
+    def command_line(cls, command: list[str], port: int) -> ServerProcess:
+        """Any server, started by ``command`` to listen on 127.0.0.1:``port``
+        (``free_port()``): ready once the port accepts a connection, since every
+        server words its "listening" line its own way."""
+        server = cls("")
+        server.command = command
+        server.address = ("127.0.0.1", port)
+        server._port_known = True
+        return server
 
     def __enter__(self) -> ServerProcess:
         self.process = subprocess.Popen(
@@ -124,12 +146,30 @@ class ServerProcess:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if self.wait_for_listening:
+        if self.wait_for_listening and self._port_known:
+            self._wait_until_accepting()
+        elif self.wait_for_listening:
             line = self.wait_for("Serving on http://", "Listening on http://")
             host_port = line.split("http://", 1)[1].split()[0]
             host, _, port = host_port.rpartition(":")
             self.address = (host, int(port))
         return self
+
+    def _wait_until_accepting(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            try:
+                socket.create_connection(self.address, timeout=STARTUP_TIMEOUT).close()
+                return
+            except OSError:  # refused: not listening yet
+                if self.process.poll() is not None:
+                    self._reader.join(STARTUP_TIMEOUT)
+                    raise AssertionError(f"exited before listening:\n{self.output}") from None
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"not listening after {STARTUP_TIMEOUT}s:\n{self.output}"
+                    ) from None
+                time.sleep(0.05)
 
     def _read(self) -> None:
         assert self.process.stdout is not None
