@@ -92,3 +92,21 @@ def test_the_cache_is_injected_by_annotation() -> None:
 
     with TestClient(app) as client:
         assert client.get("/which").json() == {"same": True}
+
+
+def test_the_cache_can_share_the_apps_redis_pool(redis_url: str, redis_prefix: str) -> None:
+    import redis
+
+    from minimal_asgi_redis import RedisConnection
+
+    connection = RedisConnection(redis_url)
+    app = App(plugins=[connection, Cache(connection, prefix=redis_prefix)])
+
+    @app.get("/shared", cache=60)
+    async def shared() -> str:
+        return "from the endpoint"
+
+    with TestClient(app) as client:
+        assert client.get("/shared").text == client.get("/shared").text == "from the endpoint"
+    with redis.Redis.from_url(redis_url) as sync:
+        assert len(sync.keys(redis_prefix + "resp:*")) == 1
