@@ -66,8 +66,22 @@ def test_check_reports_a_wrong_response() -> None:
 
 @pytest.mark.parametrize(
     "script",
-    ["overhead", "routing_scale", "async_vs_sync", "sql", "cors_overhead", "server_vs_uvicorn"],
+    [
+        "overhead",
+        "routing_scale",
+        "async_vs_sync",
+        "sql",
+        "cors_overhead",
+        "server_vs_uvicorn",
+        "cache_overhead",
+    ],
 )
 def test_benchmark_script_imports(script: str) -> None:
     module = importlib.import_module(f"benchmarks.{script}")
     assert callable(module.main)
+
+
+def test_cache_benchmark_apps_answer_and_hit_where_they_should() -> None:
+    from benchmarks import cache_overhead
+
+    assert cache_overhead.check(["bare", "memory"]) == []

@@ -106,6 +106,8 @@ class ResponseCache:
         directives = f"max-age={int(ttl)}"
         self.cache_control = (f"private, {directives}" if self.per_user else directives).encode()
         self._warned_vary = False
+        self._last_payload: bytes | None = None
+        self._last_parsed: tuple[int, list[tuple[bytes, bytes]], bytes, str] = (0, [], b"", "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -178,10 +180,11 @@ class ResponseCache:
         return hashlib.sha256(who).hexdigest()
 
     def _key(self, scope: Scope, request: _Request, identity: str) -> str:
-        query = QueryParams(scope["query_string"]).multi_items()
+        raw_query = scope["query_string"]
+        # PERF: most cached GETs have no query string: skip parsing and encoding it.
+        query = json.dumps(sorted(QueryParams(raw_query).multi_items())) if raw_query else "[]"
         host = next((v for n, v in scope["headers"] if n == b"host"), b"").decode("latin-1")
-        parts = [f"{scope['scheme']}://{host}{scope.get('root_path', '')}{scope['path']}"]
-        parts.append(json.dumps(sorted(query)))
+        parts = [f"{scope['scheme']}://{host}{scope.get('root_path', '')}{scope['path']}", query]
         if self.vary:
             values = [request.vary_values.get(name, b"").decode("latin-1") for name in self.vary]
             parts.append(json.dumps(values))
@@ -192,9 +195,17 @@ class ResponseCache:
     # -- the response side -------------------------------------------------------
 
     async def _serve(self, entry: Entry, request: _Request, send: Send, *, head: bool) -> None:
-        meta, _, body = entry.payload.partition(b"\n")
-        status, stored_headers, etag = json.loads(meta)
-        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in stored_headers]
+        # PERF: the memory backend hands back the very same bytes object on every
+        # hit; remembering the last one parsed skips two JSON decodes and a header
+        # rebuild per hit (about a third of a hit's cost). Redis hands new bytes.
+        if entry.payload is self._last_payload:
+            status, stored, body, etag = self._last_parsed
+        else:
+            meta, _, body = entry.payload.partition(b"\n")
+            status, pairs, etag = json.loads(meta)
+            stored = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
+            self._last_payload, self._last_parsed = entry.payload, (status, stored, body, etag)
+        headers = list(stored)
         headers.append((b"age", str(int(entry.age(self.store.clock()))).encode()))
         if _matches(request.if_none_match, etag):
             await _not_modified(headers, send)
