@@ -31,7 +31,8 @@ class CachedFunction(Generic[P, R]):
     """An async function whose results are cached; call it as the function.
 
     ``await f.invalidate(*args, **kwargs)`` forgets the entry those arguments
-    choose; tags are invalidated through the ``Cache``.
+    choose, ``await f.update(value, *args, **kwargs)`` replaces it; tags are
+    invalidated through the ``Cache``.
     """
 
     def __init__(
@@ -59,8 +60,7 @@ class CachedFunction(Generic[P, R]):
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         store = self._store()
         key = self.key_for(*args, **kwargs)
-        tags = self._tags(*args, **kwargs) if callable(self._tags) else self._tags
-        tags = list(tags)
+        tags = self._tags_for(*args, **kwargs)
         computed_value: list[R] = []
 
         async def compute() -> bytes:
@@ -91,7 +91,19 @@ class CachedFunction(Generic[P, R]):
         return f"fn:{self.name}:{arguments}"
 
     async def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Forget the entry these arguments choose (cache-aside: the next call recomputes)."""
         await self._store().delete([self.key_for(*args, **kwargs)])
+
+    async def update(self, value: R, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Store ``value`` as the result for these arguments (write-through: call it
+        right after writing the same value to the database)."""
+        key = self.key_for(*args, **kwargs)
+        await self._store().put(
+            key, self._tags_for(*args, **kwargs), self._encode(value), self.ttl, self.stale
+        )
+
+    def _tags_for(self, *args: Any, **kwargs: Any) -> list[str]:
+        return list(self._tags(*args, **kwargs) if callable(self._tags) else self._tags)
 
     def _encode(self, value: object) -> bytes:
         try:

@@ -155,6 +155,13 @@ class Store:
             self._failed("write", exc)
         return entry
 
+    async def put(
+        self, key: str, tags: Sequence[str], payload: bytes, ttl: float, stale: float = 0.0
+    ) -> None:
+        """Store a value computed elsewhere (write-through: the new row, just saved)."""
+        _, versions = await self.lookup(key, tags)
+        await self.save(key, versions, payload, ttl, stale)
+
     async def invalidate_tags(self, tags: Sequence[str]) -> None:
         try:
             await self.backend.bump_tags(tags)

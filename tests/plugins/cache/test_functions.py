@@ -176,3 +176,15 @@ async def test_the_redis_client_exists_only_while_the_app_runs(redis_url: str) -
     load_user = cache.cached(ttl=60)(FakeDatabase().user)
     with pytest.raises(RuntimeError, match=r"opened at app startup"):
         await load_user(1)
+
+
+async def test_write_through_stores_the_new_value_without_a_query(make_cache: MakeCache) -> None:
+    cache, db = make_cache(), FakeDatabase()
+    load_user = cache.cached(ttl=60, tags=["users"])(db.user)
+    async with AsyncTestClient(App(plugins=[cache])):
+        await load_user(1)
+        renamed = {"id": 1, "name": "renamed", "query": 0}
+        await load_user.update(renamed, 1)  # saved to the database, then to the cache
+        assert await load_user(1) == renamed
+        await cache.invalidate_tags("users")  # still under its tags
+        assert (await load_user(1))["query"] == 2
