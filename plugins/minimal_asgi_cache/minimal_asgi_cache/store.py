@@ -236,7 +236,12 @@ class Store:
         if raw is None:
             return None
         header, _, payload = raw.partition(b"\n")
-        stored_versions, stored_at, ttl, stale = json.loads(header)
+        try:
+            stored_versions, stored_at, ttl, stale = json.loads(header)
+        except (ValueError, TypeError):
+            # Not written by this code (another program's key under our prefix, or
+            # an older format): a miss, and the next store overwrites it.
+            return None
         if stored_versions != versions:
             return None  # a tag was invalidated after this value was computed
         entry = Entry(payload, stored_at, ttl, stale)

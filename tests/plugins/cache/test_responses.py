@@ -468,3 +468,72 @@ def test_redis_down_from_the_start_serves_every_request_uncached(
 
 def test_memory_backend_is_the_default() -> None:
     assert isinstance(Cache().store.backend, MemoryBackend)
+
+
+@pytest.mark.anyio
+async def test_concurrent_requests_never_share_an_answer_that_may_not_be_stored(
+    make_cache: MakeCache,
+) -> None:
+    app = App(plugins=[make_cache()])
+    runs = itertools.count(1)
+
+    @app.get("/welcome", cache=60)
+    async def welcome() -> Response:
+        run = next(runs)
+        await anyio.sleep(0.05)  # the others arrive while the first computes
+        response = Response(f"visitor {run}")
+        response.set_cookie("visitor", str(run))
+        return response
+
+    answers: list[tuple[str, str]] = []
+    async with AsyncTestClient(app) as client:
+
+        async def visit() -> None:
+            response = await client.get("/welcome")
+            answers.append((response.text, response.headers["set-cookie"].split(";")[0]))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(10):
+                group.start_soon(visit)
+    assert len({text for text, _ in answers}) == 10  # each visitor's own answer
+    assert all(cookie == f"visitor={text.split()[1]}" for text, cookie in answers)
+
+
+@pytest.mark.anyio
+async def test_with_redis_down_writes_invalidations_and_deletes_are_logged_not_raised(
+    redis_url: str, redis_prefix: str, closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Switchable(redis_url, f"redis://127.0.0.1:{closed_port}/0")
+    cache = Cache(RedisBackend(client, prefix=redis_prefix))  # type: ignore[arg-type]
+    try:
+        with caplog.at_level(logging.WARNING, logger="minimal_asgi_cache"):
+            client.up = False
+            await cache.invalidate_tags("todos")
+            await cache.delete("some-key")
+            await cache.store.save("k", [], b"payload", 60)
+    finally:
+        await client.aclose()
+    messages = [r.getMessage() for r in caplog.records if r.name == "minimal_asgi_cache"]
+    assert len(messages) == 1  # one outage, one warning
+    assert messages[0].startswith("cache backend failed (invalidate tags ['todos']")
+
+
+@pytest.mark.anyio
+async def test_an_entry_not_written_by_the_cache_is_a_miss(
+    redis_url: str, redis_prefix: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    cache = Cache(RedisBackend(lambda: client, prefix=redis_prefix))
+    app, _ = counting_app(cache, 60)
+    try:
+        async with AsyncTestClient(app) as http:
+            await http.get("/items")
+            keys = await client.keys(redis_prefix + "resp:*")
+            await client.set(keys[0], b"not an entry\nat all")
+            response = await http.get("/items")
+            assert (response.status_code, response.json()["run"]) == (200, 2)
+            assert (await http.get("/items")).json()["run"] == 2  # stored again
+    finally:
+        await client.aclose()
