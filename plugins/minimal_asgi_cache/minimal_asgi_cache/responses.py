@@ -126,6 +126,9 @@ class ResponseCache:
         tags = (*self.tags, "path:" + scope["path"])
         if method == "HEAD":
             # A HEAD can use a GET's entry, but never stores one (it has no body to store).
+            if request.no_cache:
+                await self.handler(scope, receive, send)
+                return
             entry, _ = await self.store.lookup(key, tags)
             if entry is None:
                 await self.handler(scope, receive, send)
@@ -180,17 +183,16 @@ class ResponseCache:
         return hashlib.sha256(who).hexdigest()
 
     def _key(self, scope: Scope, request: _Request, identity: str) -> str:
+        """``resp:`` and a JSON array: URL, sorted query pairs, the vary values,
+        the identity hash. JSON, so no crafted path or value can pass for another
+        part (a path ending in ``" user:<hash>"`` stays inside the URL string)."""
         raw_query = scope["query_string"]
-        # PERF: most cached GETs have no query string: skip parsing and encoding it.
-        query = json.dumps(sorted(QueryParams(raw_query).multi_items())) if raw_query else "[]"
+        # PERF: most cached GETs have no query string: skip parsing it.
+        query = sorted(QueryParams(raw_query).multi_items()) if raw_query else []
         host = next((v for n, v in scope["headers"] if n == b"host"), b"").decode("latin-1")
-        parts = [f"{scope['scheme']}://{host}{scope.get('root_path', '')}{scope['path']}", query]
-        if self.vary:
-            values = [request.vary_values.get(name, b"").decode("latin-1") for name in self.vary]
-            parts.append(json.dumps(values))
-        if identity:
-            parts.append("user:" + identity)
-        return "resp:" + " ".join(parts)
+        url = f"{scope['scheme']}://{host}{scope.get('root_path', '')}{scope['path']}"
+        vary = [request.vary_values.get(name, b"").decode("latin-1") for name in self.vary]
+        return "resp:" + json.dumps([url, query, vary, identity], ensure_ascii=False)
 
     # -- the response side -------------------------------------------------------
 

@@ -315,6 +315,9 @@ def test_head_is_answered_from_a_gets_entry_without_a_body(
     assert head.headers["etag"] == got.headers["etag"]
     assert head.headers["content-length"] == got.headers["content-length"]
     assert "age" in head.headers
+    fresh = client.head("/items", headers={"cache-control": "no-cache"})
+    assert "age" not in fresh.headers  # ran the endpoint (run 3)
+    assert client.get("/items").json()["run"] == 2  # and did not replace the GET's entry
 
 
 def test_tags_and_paths_invalidate_what_was_cached(
