@@ -29,13 +29,14 @@ from minimal_asgi_cache.backends import CacheBackend, MemoryBackend, RedisBacken
 from minimal_asgi_cache.functions import CachedFunction
 from minimal_asgi_cache.plugin import Cache
 from minimal_asgi_cache.responses import Cached
-from minimal_asgi_cache.store import Entry, Store
+from minimal_asgi_cache.store import Computed, Entry, Store
 
 __all__ = [
     "Cache",
     "CacheBackend",
     "Cached",
     "CachedFunction",
+    "Computed",
     "Entry",
     "MemoryBackend",
     "RedisBackend",

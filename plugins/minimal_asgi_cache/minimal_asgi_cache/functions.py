@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from minimal_asgi_cache.store import Store
+from minimal_asgi_cache.store import Computed, Store
 
 __all__ = ["CachedFunction"]
 
@@ -63,10 +63,10 @@ class CachedFunction(Generic[P, R]):
         tags = self._tags_for(*args, **kwargs)
         computed_value: list[R] = []
 
-        async def compute() -> bytes:
+        async def compute() -> Computed:
             value = await self.function(*args, **kwargs)
             computed_value.append(value)
-            return self._encode(value)
+            return Computed(self._encode(value))
 
         entry, computed = await store.fetch(key, tags, self.ttl, compute, stale=self.stale)
         if entry is None:  # computed, and the store could not keep it
@@ -115,7 +115,7 @@ class CachedFunction(Generic[P, R]):
             ) from None
 
     def _refresh_later(
-        self, store: Store, key: str, tags: list[str], compute: Callable[[], Awaitable[bytes]]
+        self, store: Store, key: str, tags: list[str], compute: Callable[[], Awaitable[Computed]]
     ) -> None:
         if key in self._refreshing:
             return  # one refresh per key at a time

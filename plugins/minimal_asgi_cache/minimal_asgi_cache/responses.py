@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from minimal_asgi import ASGIApp, ConfigurationError, Message, QueryParams, Receive, Scope, Send
-from minimal_asgi_cache.store import Entry, Store
+from minimal_asgi_cache.store import Computed, Entry, Store
 
 __all__ = ["Cached", "ResponseCache"]
 
@@ -136,10 +136,11 @@ class ResponseCache:
                 await self._serve(entry, request, send, head=True)
             return
 
-        async def compute() -> bytes | None:
+        async def compute() -> Computed | None:
             recorder = _Recorder(self, request, send)
             await self.handler(scope, receive, recorder.send)
-            return recorder.payload()
+            payload = recorder.payload()
+            return None if payload is None else Computed(payload, recorder.max_age)
 
         entry, computed = await self.store.fetch(
             key, tags, self.ttl, compute, use_stored=not request.no_cache
@@ -223,9 +224,12 @@ class ResponseCache:
             if name == b"set-cookie":
                 return False  # whatever the request carried: it hands out a session
             if name == b"cache-control":
-                refused = _directives(value) & _NOT_SHARED
+                directives = _directives(value)
+                refused = directives & _NOT_SHARED
                 if refused - ({"private"} if self.per_user else set()):
                     return False
+                if _max_age(directives) == 0:
+                    return False  # already stale when sent
             if name == b"vary" and not self._vary_covered(value):
                 return False
         return True
@@ -264,12 +268,16 @@ class _Recorder:
         self.body: list[bytes] = []
         self.size = 0
         self.etag = ""
+        self.max_age: float | None = None  # the response's own freshness limit, if any
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             self.status, self.headers = message["status"], list(message["headers"])
             self.storable = self.cache.storable_start(self.status, self.headers)
+            for name, value in self.headers:
+                if name == b"cache-control":
+                    self.max_age = _max_age(_directives(value))
             return
         if kind != "http.response.body":
             await self.downstream(message)
@@ -351,6 +359,17 @@ def _matches(if_none_match: bytes | None, etag: str) -> bool:
         return True
     wanted = etag.removeprefix("W/").strip('"')
     return wanted in _ENTITY_TAG.findall(value)
+
+
+def _max_age(directives: set[str]) -> float | None:
+    """How long a shared cache may keep the response: ``s-maxage``, else
+    ``max-age`` (RFC 9111, 5.2.2); None if it says neither."""
+    ages: dict[str, float] = {}
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name in ("s-maxage", "max-age") and value.strip('"').isdigit():
+            ages[name] = float(value.strip('"'))
+    return ages.get("s-maxage", ages.get("max-age"))
 
 
 def _directives(value: bytes) -> set[str]:

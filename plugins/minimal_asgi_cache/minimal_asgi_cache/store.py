@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 
 from minimal_asgi_cache.backends import CacheBackend
 
-__all__ = ["Entry", "Store"]
+__all__ = ["Computed", "Entry", "Store"]
 
 logger = logging.getLogger("minimal_asgi_cache")
 
@@ -57,8 +57,18 @@ class Entry:
         return self.age(now) < self.ttl
 
 
-# compute() -> (payload to store, or None when this value must not be stored)
-Compute = Callable[[], Awaitable[bytes | None]]
+@dataclass(frozen=True)
+class Computed:
+    """What a computation hands the store: the bytes to keep and, when the value
+    itself says it goes stale sooner (``Cache-Control: max-age=5`` on a route
+    cached for 60 s), for how long."""
+
+    payload: bytes
+    ttl: float | None = None  # None: the ttl the caller configured
+
+
+# compute() -> the value to store, or None when this value must not be stored
+Compute = Callable[[], Awaitable[Computed | None]]
 
 
 @dataclass
@@ -218,10 +228,12 @@ class Store:
         stale: float,
         compute: Compute,
     ) -> Entry | None:
-        payload = await compute()
-        if payload is None:
+        computed = await compute()
+        if computed is None:
             return None
-        return await self.save(key, versions, payload, ttl, stale)
+        if computed.ttl is not None:
+            ttl = min(ttl, computed.ttl)
+        return await self.save(key, versions, computed.payload, ttl, stale)
 
     async def _unlock(self, key: str, token: str) -> None:
         with anyio.CancelScope(shield=True):  # a cancelled request still frees its lock

@@ -540,3 +540,33 @@ async def test_an_entry_not_written_by_the_cache_is_a_miss(
             assert (await http.get("/items")).json()["run"] == 2  # stored again
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "kept_for"),
+    [
+        ("public, max-age=5", 5),
+        ("public, max-age=5, s-maxage=20", 20),  # a shared cache reads s-maxage first
+        ("public, max-age=600", 60),  # never longer than the route's own ttl
+        ("public, max-age=0", 0),  # stale when sent: not stored
+    ],
+)
+def test_the_responses_own_max_age_shortens_how_long_it_is_kept(
+    client_for: ClientFactory, cache_control: str, kept_for: int
+) -> None:
+    now = [1000.0]
+    app = App(plugins=[Cache(clock=lambda: now[0])])
+    runs = itertools.count(1)
+
+    @app.get("/price", cache=60)
+    async def price() -> Response:
+        return Response(str(next(runs)), headers={"cache-control": cache_control})
+
+    client = client_for(app)
+    assert client.get("/price").text == "1"
+    if kept_for:
+        now[0] += kept_for - 0.5
+        assert client.get("/price").text == "1"
+        assert client.get("/price").headers["cache-control"] == cache_control
+    now[0] += 1
+    assert client.get("/price").text == "2"
