@@ -151,19 +151,14 @@ class Cache:
     # -- the app side ----------------------------------------------------------------
 
     def _wrap(self, route: RouteInfo, handler: ASGIApp) -> ASGIApp:
-        try:
-            options = cached_options(
-                route.options.get("cache"), self.default_ttl, f"route {route.path}"
-            )
-            if options is None:
-                return handler  # not asked: the route keeps its handler, and pays nothing
-            ttl = _seconds(
-                self.default_ttl if options.ttl is None else options.ttl,
-                f"route {route.path}: cache ttl",
-                self.tag_ttl,
-            )
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
+        where = f"route {route.path}"
+        options = cached_options(route.options.get("cache"), self.default_ttl, where)
+        if options is None:
+            return handler  # not asked: the route keeps its handler, and pays nothing
+        chosen = self.default_ttl if options.ttl is None else options.ttl
+        ttl = _seconds(chosen, f"{where}: cache ttl", self.tag_ttl)
+        if options.stale:
+            _seconds(ttl + options.stale, f"{where}: cache ttl + stale", self.tag_ttl)
         if not route.methods & {"GET", "HEAD"}:
             raise ConfigurationError(
                 f"route {route.path} ({', '.join(sorted(route.methods))}): only GET and HEAD "
@@ -177,6 +172,7 @@ class Cache:
             max_bytes=options.max_bytes or self.max_entry_bytes,
             session_cookies=self.session_cookies,
             route_path=route.path,
+            spawn=self._spawn,
         )
 
     async def _provide(self) -> Cache:

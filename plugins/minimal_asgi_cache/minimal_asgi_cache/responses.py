@@ -30,8 +30,11 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
 
 from minimal_asgi import ASGIApp, ConfigurationError, Message, QueryParams, Receive, Scope, Send
 from minimal_asgi_cache.store import Computed, Entry, Store
@@ -43,6 +46,9 @@ logger = logging.getLogger("minimal_asgi_cache")
 DEFAULT_STATUSES = frozenset({200, 203, 301})
 # Response Cache-Control directives that forbid a shared cache to keep the answer.
 _NOT_SHARED = frozenset({"private", "no-store", "no-cache"})
+# Request headers a background refresh must not repeat: they ask for a 304 or
+# for no caching, which the refresh is not.
+_CLIENT_ONLY = frozenset({b"if-none-match", b"if-modified-since", b"cache-control"})
 _ENTITY_TAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*(?:,|$)')
 
 
@@ -55,7 +61,9 @@ class Cached:
     made part of the key and sent in ``Vary``. ``per_user``: cache personal
     answers, one entry per ``Authorization``/session identity, sent
     ``private``. ``statuses``: which statuses may be stored. ``max_bytes``: the
-    largest body stored (default: the Cache's ``max_entry_bytes``).
+    largest body stored (default: the Cache's ``max_entry_bytes``). ``stale``:
+    seconds an expired answer is still served while the route runs again in the
+    background (stale-while-revalidate).
     """
 
     ttl: float | None = None
@@ -64,6 +72,7 @@ class Cached:
     per_user: bool = False
     statuses: frozenset[int] = DEFAULT_STATUSES
     max_bytes: int | None = None
+    stale: float = 0
 
 
 @dataclass
@@ -91,8 +100,12 @@ class ResponseCache:
         max_bytes: int,
         session_cookies: frozenset[str] | None,
         route_path: str,
+        spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], bool] = lambda job: False,
     ) -> None:
         self.handler = handler
+        self.spawn = spawn
+        self.stale = float(options.stale)
+        self._refreshing: set[str] = set()
         self.store = store
         self.ttl = ttl
         self.max_bytes = max_bytes
@@ -104,6 +117,8 @@ class ResponseCache:
         self.vary = tuple(name.lower().encode("latin-1") for name in options.vary)
         self.vary_header = ", ".join(name.lower() for name in options.vary).encode("latin-1")
         directives = f"max-age={int(ttl)}"
+        if self.stale:
+            directives += f", stale-while-revalidate={int(self.stale)}"  # RFC 5861
         self.cache_control = (f"private, {directives}" if self.per_user else directives).encode()
         self._warned_vary = False
         self._last_payload: bytes | None = None
@@ -143,10 +158,53 @@ class ResponseCache:
             return None if payload is None else Computed(payload, recorder.max_age)
 
         entry, computed = await self.store.fetch(
-            key, tags, self.ttl, compute, use_stored=not request.no_cache
+            key, tags, self.ttl, compute, use_stored=not request.no_cache, stale=self.stale
         )
         if not computed and entry is not None:
+            if self.stale and not entry.fresh(self.store.clock()):
+                self._refresh_later(scope, key, tags)
             await self._serve(entry, request, send, head=False)
+
+    def _refresh_later(self, scope: Scope, key: str, tags: Sequence[str]) -> None:
+        """Run the route again in the background, as an anonymous GET with no
+        body, and store what it answers; the client already has the stale copy."""
+        if key in self._refreshing:
+            return  # one refresh per entry at a time
+        # Without the client's validators: the refresh must get a full answer.
+        headers = [(n, v) for n, v in scope["headers"] if n not in _CLIENT_ONLY]
+        refresh_scope = {**scope, "headers": headers}
+        sent_body = False
+
+        async def receive() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await anyio.sleep_forever()  # no disconnect: the refresh runs to its end
+            raise AssertionError("unreachable")
+
+        async def discard(message: Message) -> None:
+            return None
+
+        async def compute() -> Computed | None:
+            recorder = _Recorder(self, _Request(), discard)
+            await self.handler(refresh_scope, receive, recorder.send)
+            payload = recorder.payload()
+            return None if payload is None else Computed(payload, recorder.max_age)
+
+        async def refresh() -> None:
+            try:
+                await self.store.fetch(
+                    key, tags, self.ttl, compute, use_stored=False, stale=self.stale
+                )
+            except Exception:
+                # The stale copy keeps being served; the next request tries again.
+                logger.exception("refreshing %s (%s) failed", self.route_path, key)
+            finally:
+                self._refreshing.discard(key)
+
+        if self.spawn(refresh):
+            self._refreshing.add(key)
 
     # -- the request side ----------------------------------------------------------
 

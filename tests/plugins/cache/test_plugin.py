@@ -49,6 +49,7 @@ def test_a_route_without_the_option_is_not_wrapped() -> None:
         ("soon", r"route /x: cache= takes seconds or Cached\(...\), not 'soon'"),
         (-1, r"route /x: cache ttl: a positive number of seconds, not -1"),
         (Cached(ttl=10**9), r"longer than tag_ttl"),
+        (Cached(ttl=10, stale=10**9), r"route /x: cache ttl \+ stale: .* longer than tag_ttl"),
     ],
 )
 def test_a_bad_cache_option_stops_the_startup_naming_the_route(

@@ -570,3 +570,30 @@ def test_the_responses_own_max_age_shortens_how_long_it_is_kept(
         assert client.get("/price").headers["cache-control"] == cache_control
     now[0] += 1
     assert client.get("/price").text == "2"
+
+
+@pytest.mark.anyio
+async def test_a_stale_answer_is_served_at_once_while_the_route_runs_again_once() -> None:
+    now = [1000.0]
+    app = App(plugins=[Cache(clock=lambda: now[0])])
+    runs = itertools.count(1)
+
+    @app.get("/report", cache=Cached(ttl=10, stale=30))
+    async def report() -> dict[str, int]:
+        run = next(runs)
+        await anyio.sleep(0.05)  # slow: a waiting client would notice
+        return {"run": run}
+
+    async with AsyncTestClient(app) as client:
+        first = await client.get("/report")
+        assert first.headers["cache-control"] == "max-age=10, stale-while-revalidate=30"
+        now[0] += 15  # past the ttl, within the stale window
+        stale = [await client.get("/report", headers={"if-none-match": '"x"'}) for _ in range(3)]
+        assert [r.json()["run"] for r in stale] == [1, 1, 1]
+        assert stale[0].headers["age"] == "15"
+        with anyio.fail_after(5):
+            while (await client.get("/report")).json()["run"] != 2:
+                await anyio.sleep(0.01)
+        now[0] += 100  # past the stale window too: the client waits for a new answer
+        assert (await client.get("/report")).json()["run"] == 3
+    assert next(runs) == 4  # three runs: the first, one refresh, one after expiry
