@@ -166,8 +166,9 @@ class ResponseCache:
             await self._serve(entry, request, send, head=False)
 
     def _refresh_later(self, scope: Scope, key: str, tags: Sequence[str]) -> None:
-        """Run the route again in the background, as an anonymous GET with no
-        body, and store what it answers; the client already has the stale copy."""
+        """Run the route again in the background - the same GET, as the same
+        identity, without the client's validators - and store what it answers;
+        the client already has the stale copy."""
         if key in self._refreshing:
             return  # one refresh per entry at a time
         # Without the client's validators: the refresh must get a full answer.
