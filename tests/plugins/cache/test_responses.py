@@ -597,3 +597,15 @@ async def test_a_stale_answer_is_served_at_once_while_the_route_runs_again_once(
         now[0] += 100  # past the stale window too: the client waits for a new answer
         assert (await client.get("/report")).json()["run"] == 3
     assert next(runs) == 4  # three runs: the first, one refresh, one after expiry
+
+
+def test_a_redis_that_hangs_costs_a_miss_not_a_stuck_request(
+    silent_port: int, client_for: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _ = counting_app(Cache(f"redis://127.0.0.1:{silent_port}/0", timeout=0.1), 60)
+    with caplog.at_level(logging.WARNING, logger="minimal_asgi_cache"):
+        client = client_for(app)
+        answers = [client.get("/items") for _ in range(2)]
+    assert [(r.status_code, r.json()["run"]) for r in answers] == [(200, 1), (200, 2)]
+    messages = [r.getMessage() for r in caplog.records if r.name == "minimal_asgi_cache"]
+    assert len(messages) == 1 and "Timeout" in messages[0]
