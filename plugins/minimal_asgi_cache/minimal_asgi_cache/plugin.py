@@ -131,6 +131,8 @@ class Cache:
         function of the arguments giving them. ``stale``: seconds an expired
         value is still returned while it is recomputed in the background.
         """
+        if isinstance(tags, str):  # would be read letter by letter
+            raise ConfigurationError(f"cache.cached(tags=...) takes a list of names: [{tags!r}]")
         seconds = _seconds(
             self.default_ttl if ttl is None else ttl, "cache.cached(ttl=...)", self.tag_ttl
         )

@@ -451,6 +451,12 @@ def cached_options(value: object, default_ttl: float, where: str) -> Cached | No
         value = Cached(ttl=value)
     if not isinstance(value, Cached):
         raise ConfigurationError(f"{where}: cache= takes seconds or Cached(...), not {value!r}")
+    for name in ("tags", "vary"):
+        given = getattr(value, name)
+        if isinstance(given, str):  # would be read letter by letter
+            raise ConfigurationError(
+                f"{where}: Cached({name}=...) takes a list of names: {name}=[{given!r}]"
+            )
     return value
 
 

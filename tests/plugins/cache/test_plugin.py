@@ -50,6 +50,7 @@ def test_a_route_without_the_option_is_not_wrapped() -> None:
         (-1, r"route /x: cache ttl: a positive number of seconds, not -1"),
         (Cached(ttl=10**9), r"longer than tag_ttl"),
         (Cached(ttl=10, stale=10**9), r"route /x: cache ttl \+ stale: .* longer than tag_ttl"),
+        (Cached(ttl=10, tags="todos"), r"route /x: Cached\(tags=...\) takes a list of names"),
     ],
 )
 def test_a_bad_cache_option_stops_the_startup_naming_the_route(
@@ -111,3 +112,8 @@ def test_the_cache_can_share_the_apps_redis_pool(redis_url: str, redis_prefix: s
         assert client.get("/shared").text == client.get("/shared").text == "from the endpoint"
     with redis.Redis.from_url(redis_url) as sync:
         assert len(sync.keys(redis_prefix + "resp:*")) == 1
+
+
+def test_a_single_tag_given_as_a_string_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"takes a list of names: \['users'\]"):
+        Cache().cached(ttl=60, tags="users")
