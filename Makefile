@@ -48,6 +48,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.sql $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cors_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.cache_overhead $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info plugins/*/build plugins/*/*.egg-info

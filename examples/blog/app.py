@@ -13,7 +13,8 @@ shows (see README.md beside this file): a schema with a foreign key, a
 many-to-many join table, unique and check constraints and two indexes;
 JOINs and aggregate counts; keyset pagination (``?after=``); one transaction
 around several inserts that rolls back as a whole; a duplicate email as a 409
-naming the constraint; and the layers, each injected into the next.
+naming the constraint; the layers, each injected into the next; and a cached
+aggregate query (``GET /tags``), invalidated when a post is published or deleted.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from minimal_asgi import (
     Request,
     Response,
 )
+from minimal_asgi_cache import Cache
 from minimal_asgi_sql import (
     SQL,
     Database,
@@ -310,7 +312,15 @@ def create_app(url: str | None = None) -> App:
     # do (how an id is numbered, the timestamp type); see docs/12-migrations.md.
     dialect = Database(url).dialect  # "postgres" or "sqlite", from the URL's scheme
     sql = SQL(url=url, migrations=MIGRATIONS / dialect)
-    app = App(title="Blog API", version="1.0.0", plugins=[sql])
+    # In memory: one process. With several workers, Cache(os.environ["REDIS_URL"]).
+    cache = Cache()
+    app = App(title="Blog API", version="1.0.0", plugins=[sql, cache])
+
+    # Caching a DB query: the tag counts scan the whole join table and change
+    # only when a post is published or deleted, which invalidate the tag "posts".
+    @cache.cached(ttl=300, key=lambda repository: "tag-counts", tags=["posts"])
+    async def tag_counts(repository: TagRepository) -> list[Row]:
+        return await repository.with_post_counts()
 
     @app.post("/users", status_code=201, responses={409: "That email is taken."})
     async def create_user(new: NewUser, service: Service, request: Request) -> Response:
@@ -341,7 +351,9 @@ def create_app(url: str | None = None) -> App:
     @app.post("/posts", status_code=201, responses={422: "There is no user with that author_id."})
     async def create_post(new: NewPost, service: Service) -> Row:
         """Publish a post with its tags, all in one transaction."""
-        return await service.publish(new)
+        post = await service.publish(new)
+        await cache.invalidate_tags("posts")
+        return post
 
     @app.get("/posts")
     async def list_posts(
@@ -360,11 +372,12 @@ def create_app(url: str | None = None) -> App:
     async def delete_post(post_id: int, service: Service) -> None:
         """Delete a post; its tag links go with it (ON DELETE CASCADE)."""
         await service.unpublish(post_id)
+        await cache.invalidate_tags("posts")
 
     @app.get("/tags")
     async def list_tags(service: Service) -> list[Row]:
-        """Every tag with the number of posts carrying it."""
-        return await service.tags_with_post_counts()
+        """Every tag with the number of posts carrying it (cached: see tag_counts)."""
+        return await tag_counts(service.tags)
 
     return app
 

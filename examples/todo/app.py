@@ -12,7 +12,9 @@ What it shows (see README.md beside this file):
 - a v2 of one route beside v1 (include_router with a prefix);
 - dependency injection of the layers, so a test can swap the repository;
 - validation errors as 422 problem details, unknown ids as 404;
-- CORS for a browser front-end on another origin (the CORS plugin).
+- CORS for a browser front-end on another origin (the CORS plugin);
+- a cached list invalidated by every write (the cache plugin: `cache=` on the
+  GETs, `invalidate_tags("todos")` in POST, PATCH and DELETE).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from minimal_asgi import (
     Response,
     Router,
 )
+from minimal_asgi_cache import Cache, Cached
 from minimal_asgi_cors import CORS
 
 
@@ -153,8 +156,13 @@ Service = Annotated[TodoService, Depends(get_service)]
 # -- the routes: HTTP in, HTTP out -------------------------------------------------
 v1 = Router()
 
+# Reads are cached for 30 s under the tag "todos"; every write makes them stale
+# at once (one process: in memory; give it a Redis URL to share across workers).
+cache = Cache(default_ttl=30)
+TODOS = Cached(ttl=30, tags=["todos"])
 
-@v1.get("/todos")
+
+@v1.get("/todos", cache=TODOS)
 async def list_todos(
     request: Request,
     service: Service,
@@ -186,11 +194,12 @@ async def create_todo(
 ) -> Response:
     """Create a todo. Send an Idempotency-Key header to make retries safe."""
     todo, created = service.create(new, idempotency_key)
+    await cache.invalidate_tags("todos")
     location = request.url_for("read_todo", todo_id=todo.id)
     return JSONResponse(todo, status_code=201 if created else 200, headers={"location": location})
 
 
-@v1.get("/todos/{todo_id:int}", responses={404: "There is no todo with that id."})
+@v1.get("/todos/{todo_id:int}", responses={404: "There is no todo with that id."}, cache=TODOS)
 async def read_todo(todo_id: int, service: Service) -> Todo:
     """One todo."""
     return service.get(todo_id)
@@ -199,13 +208,16 @@ async def read_todo(todo_id: int, service: Service) -> Todo:
 @v1.patch("/todos/{todo_id:int}", responses={404: "There is no todo with that id."})
 async def update_todo(todo_id: int, changes: TodoChanges, service: Service) -> Todo:
     """Change the title or the done flag."""
-    return service.change(todo_id, changes)
+    todo = service.change(todo_id, changes)
+    await cache.invalidate_tags("todos")
+    return todo
 
 
 @v1.delete("/todos/{todo_id:int}", responses={404: "There is no todo with that id."})
 async def delete_todo(todo_id: int, service: Service) -> None:
     """Delete a todo (204 No Content)."""
     service.delete(todo_id)
+    await cache.invalidate_tags("todos")
 
 
 # v2 changes one thing: the list is a bare array with the page in headers.
@@ -236,7 +248,8 @@ app = App(
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["content-type", "idempotency-key"],
             expose_headers=["location", "link", "x-total-count"],
-        )
+        ),
+        cache,
     ],
 )
 app.include_router(v1, prefix="/v1")

@@ -66,8 +66,51 @@ def test_check_reports_a_wrong_response() -> None:
 
 @pytest.mark.parametrize(
     "script",
-    ["overhead", "routing_scale", "async_vs_sync", "sql", "cors_overhead", "server_vs_uvicorn"],
+    [
+        "overhead",
+        "routing_scale",
+        "async_vs_sync",
+        "sql",
+        "cors_overhead",
+        "server_vs_uvicorn",
+        "cache_overhead",
+        "cache_two_workers",
+    ],
 )
 def test_benchmark_script_imports(script: str) -> None:
     module = importlib.import_module(f"benchmarks.{script}")
     assert callable(module.main)
+
+
+def test_cache_benchmark_apps_answer_and_hit_where_they_should() -> None:
+    from benchmarks import cache_overhead
+
+    assert cache_overhead.check(["bare", "memory"]) == []
+
+
+def test_the_two_worker_cache_app_serves_the_price_and_invalidates_it(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    import redis
+
+    from benchmarks.apps import cache as cache_apps
+    from minimal_asgi.testing import TestClient
+
+    prefix = f"test:bench-cache:{uuid.uuid4().hex}:"
+    monkeypatch.setenv("BENCH_REDIS_URL", redis_url)
+    monkeypatch.setenv("BENCH_PRICE_KEY", prefix + "price")
+    monkeypatch.setenv("BENCH_CACHE_PREFIX", prefix + "cache:")
+    try:
+        for backend in ("memory", "redis"):
+            with TestClient(cache_apps.build("minimal_asgi", f"workers-{backend}")) as client:
+                before = client.get("/price").json()["price"]
+                assert client.get("/price").json()["price"] == before  # cached
+                assert client.put("/price").json()["price"] == before + 1
+                assert client.get("/price").json()["price"] == before + 1  # invalidated
+    finally:
+        with redis.Redis.from_url(redis_url) as sync:
+            keys = list(sync.scan_iter(match=prefix + "*"))
+            if keys:
+                sync.delete(*keys)

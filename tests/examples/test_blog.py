@@ -230,6 +230,28 @@ def test_a_page_of_posts_costs_two_queries_whatever_its_size(
         assert len(queries) == 2, queries
 
 
+def test_the_tag_counts_query_is_cached_until_a_post_is_published_or_deleted(
+    client: TestClient, monkeypatch: Any
+) -> None:
+    ada = add_user(client, "ada")
+    add_post(client, ada, "one", ["sql"])
+    queries: list[str] = []
+    fetch_all = Database.fetch_all
+
+    async def counting(self: Database, query: Any, params: Any = None) -> Any:
+        queries.append(str(query))
+        return await fetch_all(self, query, params)
+
+    monkeypatch.setattr(Database, "fetch_all", counting)
+    assert client.get("/tags").json() == [{"name": "sql", "post_count": 1}]
+    assert client.get("/tags").json() == [{"name": "sql", "post_count": 1}]
+    assert len(queries) == 1  # the second answer came from the cache
+    post = add_post(client, ada, "two", ["sql"])
+    assert client.get("/tags").json() == [{"name": "sql", "post_count": 2}]
+    client.delete(f"/posts/{post}")
+    assert client.get("/tags").json() == [{"name": "sql", "post_count": 1}]
+
+
 @pytest.mark.anyio
 async def test_the_author_page_and_the_tag_filter_are_planned_on_their_indexes() -> None:
     # SQLite plans from the schema alone, so the plan is the same on every

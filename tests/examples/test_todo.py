@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from examples.todo import app as todo_module
@@ -14,6 +15,7 @@ def client() -> Iterator[TestClient]:
     repository = TodoRepository()
     app.dependency_overrides[get_repository] = lambda: repository
     todo_module._idempotency.clear()
+    anyio.run(todo_module.cache.invalidate_tags, "todos")  # no cached page of another test
     with TestClient(app) as test_client:
         yield test_client
     app.dependency_overrides.clear()
@@ -114,3 +116,21 @@ def test_a_front_end_on_the_allowed_origin_may_create_todos(client: TestClient) 
 def test_another_origin_gets_no_cors_headers(client: TestClient) -> None:
     response = client.get("/v1/todos", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_the_list_is_cached_until_a_write_invalidates_it(client: TestClient) -> None:
+    client.post("/v1/todos", json={"title": "a"})
+    first = client.get("/v1/todos")
+    again = client.get("/v1/todos")
+    assert "age" not in first.headers and "age" in again.headers  # the second from the cache
+    assert again.json() == first.json()
+    todo_id = first.json()["items"][0]["id"]
+    for write in (
+        lambda: client.post("/v1/todos", json={"title": "b"}),
+        lambda: client.patch(f"/v1/todos/{todo_id}", json={"done": True}),
+        lambda: client.delete(f"/v1/todos/{todo_id}"),
+    ):
+        before = client.get("/v1/todos").json()
+        write()
+        after = client.get("/v1/todos")
+        assert "age" not in after.headers and after.json() != before
