@@ -54,6 +54,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 # -- the data at the edge: validated before any SQL runs -------------------------------
+# The ids are BIGINT columns. A number outside their range names no row, and the
+# database would refuse it in a query: say the range here, so that such a number
+# is a 422 naming its field, and the OpenAPI document promises no more than that.
+BigInt = Annotated[int, Ge(-(2**63)), Le(2**63 - 1)]
+
+
 @dataclass
 class NewUser:
     email: Annotated[str, Pattern(r"[^@\s]+@[^@\s]+"), MaxLen(254)]
@@ -62,7 +68,7 @@ class NewUser:
 
 @dataclass
 class NewPost:
-    author_id: int
+    author_id: BigInt
     title: Annotated[str, MinLen(1), MaxLen(200)]
     body: str
     tags: Annotated[list[Annotated[str, Pattern(r"[a-z0-9-]{1,30}")]], MaxLen(10)] = field(
@@ -331,7 +337,7 @@ def create_app(url: str | None = None) -> App:
 
     @app.get("/users/{user_id:int}/posts", responses={404: "There is no user with that id."})
     async def list_user_posts(
-        user_id: int, service: Service, after: int | None = None, limit: Limit = 20
+        user_id: int, service: Service, after: BigInt | None = None, limit: Limit = 20
     ) -> dict[str, Any]:
         """A user's posts, newest first (read through the posts_author_id_idx index)."""
         await service.user(user_id)
@@ -345,7 +351,7 @@ def create_app(url: str | None = None) -> App:
 
     @app.get("/posts")
     async def list_posts(
-        service: Service, after: int | None = None, limit: Limit = 20, tag: str | None = None
+        service: Service, after: BigInt | None = None, limit: Limit = 20, tag: str | None = None
     ) -> dict[str, Any]:
         """Posts newest first. Pass the page's ``next_after`` as ``after`` for the next one."""
         items, next_after = await service.page(after=after, limit=limit, tag=tag)
