@@ -665,6 +665,17 @@ def test_a_link_to_an_operation_the_document_lacks_names_the_ones_it_has() -> No
     assert "'read_user'" in message
 
 
+def test_links_on_a_route_without_a_success_response_name_the_route() -> None:
+    app = links_app()
+
+    @app.get("/old", links={"read_user": {"user_id": 1}})
+    async def old() -> RedirectResponse:
+        return RedirectResponse("/users/1")
+
+    with pytest.raises(ConfigurationError, match=r"route GET /old: links= needs a 2xx"):
+        app.openapi()
+
+
 @pytest.mark.parametrize("links", [["read_user"], {"read_user": "user_id"}, {3: {}}])
 def test_a_malformed_links_option_fails_at_startup_naming_the_route(links: Any) -> None:
     app = links_app(links=links)
