@@ -164,7 +164,7 @@ BLOG_CONFIG = _config(
     # A post whose author_id names no user is refused with a documented 422
     # (RFC 9110, 15.5.21: well-formed, but its instructions cannot be followed);
     # the fuzzer's author_ids mostly name no one (tests/examples/test_blog.py,
-    # test_a_post_by_an_unknown_author_is_a_422_and_leaves_no_tags_behind).
+    # test_a_post_by_an_unknown_author_is_422_and_its_new_tags_are_rolled_back).
     _deliberate(
         "POST /posts",
         "positive_data_acceptance",
@@ -208,6 +208,8 @@ def test_each_blog_operation_answers_as_documented(case: schemathesis.Case, blog
 
 
 def test_blog_call_sequences_answer_as_documented(new_blog_database: NewDatabase) -> None:
+    answered: set[str] = set()
+
     class BlogScenarios(blog_api.as_state_machine()):  # type: ignore[misc]
         # Each scenario on an app of its own with an empty database, so that a
         # replayed scenario meets the state it met the first time.
@@ -227,7 +229,6 @@ def test_blog_call_sequences_answer_as_documented(new_blog_database: NewDatabase
             asgi.shutdown_lifespans()
             self.database.close()
 
-    answered: set[str] = set()
     BlogScenarios.run(settings=STATEFUL_SETTINGS)
     # The links were followed: users and posts that exist were read, a user's
     # posts listed, posts written by real authors and deleted.
