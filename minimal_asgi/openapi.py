@@ -431,6 +431,7 @@ def generate_openapi(
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
     tags: dict[str, None] = {}  # first-seen order
+    linked: list[tuple[str, str]] = []  # (route, operationId it links to), checked at the end
     for route in routes:
         if not route.include_in_schema or route.plan is None:
             continue
@@ -445,6 +446,13 @@ def generate_openapi(
             operation = _operation(route, method, convertors, registry, operation_ids)
             tags.update(dict.fromkeys(operation.get("tags", ())))
             item[method] = operation
+            linked.extend((_where(route), target) for target in _declared_links(route))
+    for where, target in linked:
+        if target not in operation_ids:
+            raise ConfigurationError(
+                f"{where}: links= names the operation {target!r}, which the document does "
+                f"not have; its operationIds are {sorted(operation_ids)}"
+            )
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version},
@@ -498,6 +506,9 @@ def _operation(
         operation["requestBody"] = body
         validated = True
     operation["responses"] = _responses(route, registry, validated)
+    links = _declared_links(route)
+    if links:
+        _add_links(operation["responses"], links, route)
     if route.options.get("deprecated"):
         operation["deprecated"] = True
     return operation
@@ -691,8 +702,7 @@ def _declared_responses(route: Any) -> dict[str, str | Mapping[str, Any]]:
     declared = getattr(route, "options", {}).get("responses")
     if declared is None:
         return {}
-    methods = sorted(route.methods - {"HEAD"} if "GET" in route.methods else route.methods)
-    where = f"route {','.join(methods)} {route.path}"
+    where = _where(route)
     if not isinstance(declared, Mapping):
         raise ConfigurationError(
             f"{where}: responses={declared!r} is not a dict; write responses={{404: "
@@ -716,6 +726,61 @@ def _declared_responses(route: Any) -> dict[str, str | Mapping[str, Any]]:
             )
         checked[text] = value
     return checked
+
+
+def _where(route: Any) -> str:
+    """``route GET /items/{item_id:int}``, for error messages."""
+    methods = sorted(route.methods - {"HEAD"} if "GET" in route.methods else route.methods)
+    return f"route {','.join(methods)} {route.path}"
+
+
+def _declared_links(route: Any) -> dict[str, Mapping[str, Any]]:
+    """A route's ``links`` option - ``{"read_user": {"user_id": "$response.body#/id"}}``:
+    the operations its success response leads to, each with the values of its
+    parameters (OpenAPI runtime expressions, or constants) - checked. The key
+    ``requestBody`` (OpenAPI's name) gives the body, or some of its fields."""
+    declared = getattr(route, "options", {}).get("links")
+    if declared is None:
+        return {}
+    if not isinstance(declared, Mapping) or not all(
+        isinstance(target, str)
+        and isinstance(parameters, Mapping)
+        and all(isinstance(name, str) for name in parameters)
+        for target, parameters in declared.items()
+    ):
+        raise ConfigurationError(
+            f"{_where(route)}: links={declared!r} is not a dict from operationId to "
+            "parameters; write links={'read_user': {'user_id': '$response.body#/id'}}"
+        )
+    return dict(declared)
+
+
+def _add_links(
+    responses: dict[str, Any], links: dict[str, Mapping[str, Any]], route: Route
+) -> None:
+    """Put OpenAPI Link Objects on the success response - the route's
+    ``status_code``, else its first 2xx: a client (or a fuzzer's stateful phase)
+    learns that the id in this answer is the ``user_id`` of that operation."""
+    declared = str(route.status_code)
+    success = declared if declared in responses else next(
+        (code for code in responses if code.startswith("2")), None
+    )
+    if success is None:
+        raise ConfigurationError(f"{_where(route)}: links= needs a 2xx response to start from")
+    responses[success] = {
+        **responses[success],
+        "links": {target: _link(target, values) for target, values in links.items()},
+    }
+
+
+def _link(target: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    link: dict[str, Any] = {"operationId": target}
+    parameters = {name: value for name, value in values.items() if name != "requestBody"}
+    if parameters:
+        link["parameters"] = parameters
+    if "requestBody" in values:
+        link["requestBody"] = values["requestBody"]
+    return link
 
 
 def _content(annotation: Any, registry: SchemaRegistry, declared: Any) -> dict[str, Any] | None:
@@ -778,7 +843,9 @@ def add_openapi_routes(app: App) -> None:
     The docs page needs the document, so it is served only when both are on."""
     openapi_url, docs_url = app.openapi_url, app.docs_url
     for route in app.router.iter_routes():
-        _declared_responses(route)  # a malformed option fails at startup, not in /docs
+        # A malformed option fails at startup, not in /docs.
+        _declared_responses(route)
+        _declared_links(route)
     if openapi_url is None:
         return
     taken = {route.path for route in app.router.iter_routes() if "GET" in route.methods}

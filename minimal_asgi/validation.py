@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
+from minimal_asgi.patterns import ecma_regex
 
 inspect_empty: Any = inspect.Parameter.empty
 
@@ -146,7 +147,8 @@ def _constraint_check(constraint: Constraint) -> CheckFn:
     if isinstance(constraint, Lt):
         lt = constraint.value
         return lambda v: None if v < lt else f"must be less than {lt}"
-    pattern = re.compile(constraint.regex)
+    # As the OpenAPI document's JSON Schema reads it (patterns.py).
+    pattern = re.compile(ecma_regex(constraint.regex))
     return lambda v: None if pattern.fullmatch(v) else f"must match {constraint.regex!r}"
 
 

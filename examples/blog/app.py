@@ -56,17 +56,26 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 # -- the data at the edge: validated before any SQL runs -------------------------------
+# The ids are BIGINT columns. A number outside their range names no row, and the
+# database would refuse it in a query: say the range here, so that such a number
+# is a 422 naming its field, and the OpenAPI document promises no more than that.
+BigInt = Annotated[int, Ge(-(2**63)), Le(2**63 - 1)]
+# Text both databases store: PostgreSQL's TEXT cannot hold a NUL (SQLite's can),
+# so the edge refuses it on both, and the API answers the same on either.
+StoredText = Annotated[str, Pattern(r"[^\x00]*")]
+
+
 @dataclass
 class NewUser:
-    email: Annotated[str, Pattern(r"[^@\s]+@[^@\s]+"), MaxLen(254)]
-    name: Annotated[str, MinLen(1), MaxLen(100)]
+    email: Annotated[str, Pattern(r"[^@\s\x00]+@[^@\s\x00]+"), MaxLen(254)]
+    name: Annotated[StoredText, MinLen(1), MaxLen(100)]
 
 
 @dataclass
 class NewPost:
-    author_id: int
-    title: Annotated[str, MinLen(1), MaxLen(200)]
-    body: str
+    author_id: BigInt
+    title: Annotated[StoredText, MinLen(1), MaxLen(200)]
+    body: StoredText
     tags: Annotated[list[Annotated[str, Pattern(r"[a-z0-9-]{1,30}")]], MaxLen(10)] = field(
         default_factory=list
     )
@@ -322,7 +331,21 @@ def create_app(url: str | None = None) -> App:
     async def tag_counts(repository: TagRepository) -> list[Row]:
         return await repository.with_post_counts()
 
-    @app.post("/users", status_code=201, responses={409: "That email is taken."})
+    # OpenAPI links: the id in a 201 is the user_id (post_id) of these operations;
+    # a client, or schemathesis's stateful phase, can follow them.
+    the_new_user = {"user_id": "$response.body#/id"}
+    the_new_post = {"post_id": "$response.body#/id"}
+
+    @app.post(
+        "/users",
+        status_code=201,
+        responses={409: "That email is taken."},
+        links={
+            "read_user": the_new_user,
+            "list_user_posts": the_new_user,
+            "create_post": {"requestBody": {"author_id": "$response.body#/id"}},
+        },
+    )
     async def create_user(new: NewUser, service: Service, request: Request) -> Response:
         """Register a user. A taken email answers 409, naming the unique constraint."""
         user = await service.register(new)
@@ -341,14 +364,19 @@ def create_app(url: str | None = None) -> App:
 
     @app.get("/users/{user_id:int}/posts", responses={404: "There is no user with that id."})
     async def list_user_posts(
-        user_id: int, service: Service, after: int | None = None, limit: Limit = 20
+        user_id: int, service: Service, after: BigInt | None = None, limit: Limit = 20
     ) -> dict[str, Any]:
         """A user's posts, newest first (read through the posts_author_id_idx index)."""
         await service.user(user_id)
         items, next_after = await service.page(after=after, limit=limit, author_id=user_id)
         return {"items": items, "next_after": next_after}
 
-    @app.post("/posts", status_code=201, responses={422: "There is no user with that author_id."})
+    @app.post(
+        "/posts",
+        status_code=201,
+        responses={422: "There is no user with that author_id."},
+        links={"read_post": the_new_post, "delete_post": the_new_post},
+    )
     async def create_post(new: NewPost, service: Service) -> Row:
         """Publish a post with its tags, all in one transaction."""
         post = await service.publish(new)
@@ -357,7 +385,10 @@ def create_app(url: str | None = None) -> App:
 
     @app.get("/posts")
     async def list_posts(
-        service: Service, after: int | None = None, limit: Limit = 20, tag: str | None = None
+        service: Service,
+        after: BigInt | None = None,
+        limit: Limit = 20,
+        tag: StoredText | None = None,
     ) -> dict[str, Any]:
         """Posts newest first. Pass the page's ``next_after`` as ``after`` for the next one."""
         items, next_after = await service.page(after=after, limit=limit, tag=tag)
@@ -368,7 +399,11 @@ def create_app(url: str | None = None) -> App:
         """One post, with its author's name and its tags."""
         return await service.post(post_id)
 
-    @app.delete("/posts/{post_id:int}", responses={404: "There is no post with that id."})
+    @app.delete(
+        "/posts/{post_id:int}",
+        responses={404: "There is no post with that id."},
+        links={"read_post": {"post_id": "$request.path.post_id"}},  # now a 404
+    )
     async def delete_post(post_id: int, service: Service) -> None:
         """Delete a post; its tag links go with it (ON DELETE CASCADE)."""
         await service.unpublish(post_id)

@@ -178,6 +178,11 @@ async def list_todos(
     return JSONResponse({"items": rows, "total": total}, headers=headers)
 
 
+# The new todo's id is the todo_id of these operations (OpenAPI links: a client,
+# or schemathesis's stateful phase, can follow them from the 201).
+_THE_NEW_TODO = {"todo_id": "$response.body#/id"}
+
+
 @v1.post(
     "/todos",
     status_code=201,
@@ -185,6 +190,7 @@ async def list_todos(
         200: "A retry: this Idempotency-Key already created the todo, which is returned.",
         422: "This Idempotency-Key was already used with a different body.",
     },
+    links={"read_todo": _THE_NEW_TODO, "update_todo": _THE_NEW_TODO, "delete_todo": _THE_NEW_TODO},
 )
 async def create_todo(
     new: NewTodo,
@@ -213,7 +219,11 @@ async def update_todo(todo_id: int, changes: TodoChanges, service: Service) -> T
     return todo
 
 
-@v1.delete("/todos/{todo_id:int}", responses={404: "There is no todo with that id."})
+@v1.delete(
+    "/todos/{todo_id:int}",
+    responses={404: "There is no todo with that id."},
+    links={"read_todo": {"todo_id": "$request.path.todo_id"}},  # now a 404
+)
 async def delete_todo(todo_id: int, service: Service) -> None:
     """Delete a todo (204 No Content)."""
     service.delete(todo_id)

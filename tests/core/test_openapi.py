@@ -620,6 +620,70 @@ def test_a_malformed_responses_option_fails_at_startup_naming_the_route(
     assert "GET /items" in str(caught.value) and wrong in str(caught.value)
 
 
+def links_app(**links: Any) -> App:
+    """Users: created with a 201 that links to reading and deleting them."""
+    app = App()
+
+    @app.post("/users", status_code=201, responses={200: "Known already."}, **links)
+    async def create_user(name: str) -> Response:
+        return JSONResponse({"id": 1, "name": name}, status_code=201)
+
+    @app.get("/users/{user_id:int}")
+    async def read_user(user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    @app.delete("/users/{user_id:int}", links={"read_user": {"user_id": "$request.path.user_id"}})
+    async def delete_user(user_id: int) -> None:
+        return None
+
+    return app
+
+
+def test_links_go_on_the_success_response_as_openapi_link_objects() -> None:
+    by_id = {"user_id": "$response.body#/id"}
+    document = links_app(links={"read_user": by_id, "delete_user": by_id}).openapi()
+    validate(document)
+    created = operation(document, "post", "/users")["responses"]
+    assert created["201"]["links"] == {
+        "read_user": {"operationId": "read_user", "parameters": by_id},
+        "delete_user": {"operationId": "delete_user", "parameters": by_id},
+    }
+    assert "links" not in created["200"]  # the declared status_code, not the first 2xx
+    deleted = operation(document, "delete", "/users/{user_id}")["responses"]
+    same_user = {"user_id": "$request.path.user_id"}
+    assert deleted["204"]["links"] == {
+        "read_user": {"operationId": "read_user", "parameters": same_user}
+    }
+
+
+def test_a_link_to_an_operation_the_document_lacks_names_the_ones_it_has() -> None:
+    app = links_app(links={"read_usr": {"user_id": "$response.body#/id"}})
+    with pytest.raises(ConfigurationError) as caught:
+        app.openapi()
+    message = str(caught.value)
+    assert "route POST /users" in message and "'read_usr'" in message
+    assert "'read_user'" in message
+
+
+def test_links_on_a_route_without_a_success_response_name_the_route() -> None:
+    app = links_app()
+
+    @app.get("/old", links={"read_user": {"user_id": 1}})
+    async def old() -> RedirectResponse:
+        return RedirectResponse("/users/1")
+
+    with pytest.raises(ConfigurationError, match=r"route GET /old: links= needs a 2xx"):
+        app.openapi()
+
+
+@pytest.mark.parametrize("links", [["read_user"], {"read_user": "user_id"}, {3: {}}])
+def test_a_malformed_links_option_fails_at_startup_naming_the_route(links: Any) -> None:
+    app = links_app(links=links)
+    with pytest.raises(ConfigurationError) as caught:
+        app.build()
+    assert "route POST /users" in str(caught.value) and "links=" in str(caught.value)
+
+
 # -- types to JSON Schema --------------------------------------------------------------
 @dataclass
 class Node:

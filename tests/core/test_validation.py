@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minimal_asgi import App, Ge, Gt, Header, Le, Lt, MaxLen, MinLen, Pattern
+from minimal_asgi import App, ConfigurationError, Ge, Gt, Header, Le, Lt, MaxLen, MinLen, Pattern
 from minimal_asgi.testing import TestClient, TestResponse
 from minimal_asgi.validation import (
     INVALID,
@@ -223,6 +223,34 @@ def test_json_value_of_the_wrong_type_or_value_is_one_located_error(
     result, errors = check_json(annotation, value)
     assert result is INVALID
     assert [(e["loc"], e["msg"]) for e in errors] == [(["body"], message)]
+
+
+# Found by schemathesis (tests/examples/test_fuzz.py): the blog's email pattern
+# [^@\s]+@[^@\s]+ refused "a\x1f@b", which the published JSON Schema pattern
+# allows - Python's \s is not ECMA-262's. A Pattern now means what the document says.
+@pytest.mark.parametrize(
+    ("regex", "allowed", "refused"),
+    [
+        (r"[^@\s]+@[^@\s]+", "a\x1fb@c", "a\ufeffb@c"),  # \x1f: not ECMA space; \ufeff: is
+        (r"\S+", "\x1c\x1d\x1e\x1f\x85", "a\u3000b"),
+        (r"\d+", "0123456789", "\u0663"),  # ARABIC-INDIC DIGIT THREE is no ECMA digit
+        (r"\w+", "A_z9", "é"),
+        (r"[\w.-]+", "a.b-c", "ä"),
+        (r"a.c", "a\x85c", "a\rc"),  # ECMA's . stops at every line terminator
+        (r"\\s", "\\s", " "),  # an escaped backslash, then the letter s
+    ],
+)
+def test_a_pattern_means_what_the_json_schema_pattern_means(
+    regex: str, allowed: str, refused: str
+) -> None:
+    annotation = Annotated[str, Pattern(regex)]
+    assert check_json(annotation, allowed) == (allowed, [])
+    assert check_json(annotation, refused)[0] is INVALID
+
+
+def test_a_negated_class_escape_inside_brackets_is_refused_at_startup() -> None:
+    with pytest.raises(ConfigurationError, match=r"\\S inside \[...\]"):
+        compile_json(Annotated[str, Pattern(r"[\S]+")])
 
 
 def test_json_errors_inside_lists_and_dicts_are_located_by_index_and_key() -> None:
