@@ -258,13 +258,13 @@ def _b64decode(segment: bytes, what: str) -> bytes:
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(name for name, _ in pairs if name in seen or seen.add(name))  # type: ignore[func-returns-value]
-        raise DecodeError(
-            f"duplicate JSON key {duplicate!r}: parsers would disagree about its value"
-        )
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise DecodeError(
+                f"duplicate JSON key {name!r}: parsers would disagree about its value"
+            )
+        result[name] = value
     return result
 
 
