@@ -25,23 +25,25 @@ exact: a retry at that moment is allowed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minimal_asgi_ratelimit.limits import Limit
 
-__all__ = ["Decision", "Outcome", "State", "decide"]
+__all__ = ["ALGORITHM_FUNCTIONS", "Decision", "Outcome", "State", "decide"]
 
 State = tuple[float, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One limit's answer to one hit.
 
     ``remaining``: hits still allowed now (after this one, if it was allowed);
     never below 0. ``reset_ms``: milliseconds until the quota is replenished
     (never more than the window). ``retry_ms``: for a refused hit, how long
     until the same hit would be allowed; 0 when allowed.
+
+    A named tuple rather than a dataclass - PERF: made on every decision, and
+    a tuple is made in a third of the time a frozen dataclass takes.
     """
 
     limit: Limit
@@ -51,8 +53,7 @@ class Outcome:
     retry_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The answer to one hit against all of its limits: allowed only if every
     limit allows it (and then every limit counts it)."""
 
@@ -71,6 +72,11 @@ class Decision:
         return tuple(o.limit for o in self.outcomes if not o.allowed)
 
 
+# PERF: tuple.__new__(Outcome, (...)) makes the named tuple without the Python-level
+# __new__ that Outcome(...) calls: about half the cost, on every decision.
+_new = tuple.__new__
+
+
 def fixed_window(
     state: State | None, now: int, limit: Limit, cost: int
 ) -> tuple[Outcome, State | None, int]:
@@ -79,8 +85,9 @@ def fixed_window(
     count = int(state[1]) if state is not None and state[0] == index else 0
     reset = (index + 1) * window - now
     if count + cost <= amount:
-        return Outcome(limit, True, amount - count - cost, reset, 0), (index, count + cost), reset
-    return Outcome(limit, False, max(0, amount - count), reset, reset), None, 0
+        outcome = _new(Outcome, (limit, True, amount - count - cost, reset, 0))
+        return outcome, (index, count + cost), reset
+    return _new(Outcome, (limit, False, max(0, amount - count), reset, reset)), None, 0
 
 
 def sliding_window(
@@ -102,7 +109,7 @@ def sliding_window(
         left = (amount * window - used - cost * window) // window
         # Kept until the end of the next window, where it still weighs as "previous".
         return (
-            Outcome(limit, True, left, reset, 0),
+            _new(Outcome, (limit, True, left, reset, 0)),
             (index, current + cost, previous),
             2 * window - elapsed,
         )
@@ -117,7 +124,7 @@ def sliding_window(
         retry = reset + max(0, until)
     else:
         retry = 2 * window  # a hit dearer than the whole quota is never allowed
-    return Outcome(limit, False, left, reset, retry), None, 0
+    return _new(Outcome, (limit, False, left, reset, retry)), None, 0
 
 
 def gcra(
@@ -130,10 +137,11 @@ def gcra(
     if new_tat - now <= window:
         left = math.floor((now + window - new_tat) / interval)
         reset = math.ceil(new_tat - now)
-        return Outcome(limit, True, max(0, left), reset, 0), (new_tat,), reset
+        return _new(Outcome, (limit, True, max(0, left), reset, 0)), (new_tat,), reset
     left = max(0, math.floor((now + window - tat) / interval))
     retry = math.ceil(new_tat - window - now)
-    return Outcome(limit, False, left, min(window, math.ceil(tat - now)), retry), None, 0
+    reset = min(window, math.ceil(tat - now))
+    return _new(Outcome, (limit, False, left, reset, retry)), None, 0
 
 
 ALGORITHM_FUNCTIONS = {

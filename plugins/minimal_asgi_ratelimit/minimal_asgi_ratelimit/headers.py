@@ -14,7 +14,7 @@ refused request gets a 429 problem-details response (RFC 9457) of the draft's
 
 from __future__ import annotations
 
-from minimal_asgi import ConfigurationError, ProblemResponse
+from minimal_asgi import ProblemResponse
 from minimal_asgi_ratelimit.algorithms import Decision
 from minimal_asgi_ratelimit.limits import Limit
 
@@ -23,30 +23,22 @@ __all__ = ["QUOTA_EXCEEDED", "policy_header", "quota_exceeded", "ratelimit_heade
 QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 
 
-def _sf_string(text: str) -> str:
-    """A Structured Field string: printable ASCII in quotes, ``"`` and ``\\`` escaped."""
-    if not all(0x20 <= ord(c) <= 0x7E for c in text):
-        raise ConfigurationError(
-            f"rate limit name {text!r}: use printable ASCII only (it is sent in a header)"
-        )
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def policy_header(limits: tuple[Limit, ...]) -> bytes:
     """``RateLimit-Policy``: the same for every response of a route, built once."""
-    return ", ".join(
-        f"{_sf_string(limit.name)};q={limit.amount};w={limit.window}" for limit in limits
-    ).encode("ascii")
+    return b", ".join(b"%s;q=%d;w=%d" % (lim.sf_name, lim.amount, lim.window) for lim in limits)
 
 
 def ratelimit_header(decision: Decision) -> bytes:
     """``RateLimit``: what is left of each quota, and when it is replenished.
     ``r`` is never below 0 and ``t`` never beyond the window."""
-    return ", ".join(
-        f"{_sf_string(o.limit.name)};r={max(0, o.remaining)};"
-        f"t={min(o.limit.window, max(0, -(-o.reset_ms // 1000)))}"
+    return b", ".join(
+        b"%s;r=%d;t=%d" % (
+            o.limit.sf_name,
+            max(0, o.remaining),
+            min(o.limit.window, max(0, -(-o.reset_ms // 1000))),  # whole seconds, rounded up
+        )
         for o in decision.outcomes
-    ).encode("ascii")
+    )
 
 
 def quota_exceeded(decision: Decision, policy: bytes) -> ProblemResponse:

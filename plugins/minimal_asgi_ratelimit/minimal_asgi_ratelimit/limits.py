@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from minimal_asgi import ConfigurationError
@@ -42,6 +42,10 @@ class Limit:
     window: int
     algorithm: Algorithm = "sliding-window"
     name: str = ""
+    # Derived once, here: read on every decision.
+    window_ms: int = field(init=False, repr=False, compare=False)
+    id: str = field(init=False, repr=False, compare=False)  # tells its counter apart
+    sf_name: bytes = field(init=False, repr=False, compare=False)  # the name, for headers
 
     def __post_init__(self) -> None:
         if self.amount < 1 or self.window < 1:
@@ -56,15 +60,9 @@ class Limit:
             )
         if not self.name:
             object.__setattr__(self, "name", f"{self.amount}/{self.window}s")
-
-    @property
-    def window_ms(self) -> int:
-        return self.window * 1000
-
-    @property
-    def id(self) -> str:
-        """What tells this limit's counter apart from another's under one key."""
-        return f"{self.algorithm}:{self.amount}:{self.window}"
+        object.__setattr__(self, "window_ms", self.window * 1000)
+        object.__setattr__(self, "id", f"{self.algorithm}:{self.amount}:{self.window}")
+        object.__setattr__(self, "sf_name", _sf_string(self.name))
 
 
 # What a user may write where a limit is expected.
@@ -110,3 +108,13 @@ def _unit_seconds(word: str) -> int | None:
     if len(word) > 2 and word.endswith("s"):
         return _UNITS.get(word[:-1])
     return None
+
+
+def _sf_string(text: str) -> bytes:
+    """A Structured Field string (RFC 9651): printable ASCII in quotes, with
+    ``"`` and ``\\`` escaped. The name is sent in headers, so it is checked here."""
+    if not all(0x20 <= ord(c) <= 0x7E for c in text):
+        raise ConfigurationError(
+            f"rate limit name {text!r}: use printable ASCII only (it is sent in a header)"
+        )
+    return ('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"').encode("ascii")

@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from minimal_asgi_ratelimit.algorithms import Decision, State, decide
+from minimal_asgi_ratelimit.algorithms import ALGORITHM_FUNCTIONS, Decision, State, decide
 from minimal_asgi_ratelimit.limits import Limit
 
 __all__ = ["MemoryBackend"]
@@ -49,6 +49,21 @@ class MemoryBackend:
         """The decision, synchronously (the whole of ``hit``)."""
         now = self.clock()
         entries = self._entries
+        if len(limits) == 1:
+            # PERF: one limit is the common case; no lists, no second loop.
+            limit = limits[0]
+            name = (key, limit.id)
+            entry = entries.get(name)
+            state = entry[1] if entry is not None and entry[0] > now else None
+            outcome, new_state, ttl = ALGORITHM_FUNCTIONS[limit.algorithm](
+                state, now, limit, cost
+            )
+            if new_state is not None:
+                entries[name] = (now + ttl, new_state)
+                entries.move_to_end(name)
+                if len(entries) > self.max_keys:
+                    entries.popitem(last=False)
+            return tuple.__new__(Decision, (outcome.allowed, (outcome,)))  # PERF: as Outcome
         names = [(key, limit.id) for limit in limits]
         states: list[State | None] = []
         for name in names:

@@ -187,8 +187,11 @@ class RateLimit:
         policy = policy_header(limits)
         # GET and HEAD of one path spend one quota; OPTIONS (preflights) none.
         methods = ",".join(sorted(route.methods - {"HEAD", "OPTIONS"}))
-        scope_key = f"{methods} {route.path}"
+        scope_key = f"{methods} {route.path}:"
         address = self.address.from_scope if self.key is None else None
+        # PERF: the in-memory backend decides synchronously and cannot fail, so
+        # it is called directly: no coroutine, no outage bookkeeping.
+        decide_now = getattr(self.backend, "hit_now", None)
         limiter = self
 
         async def rate_limited(scope: Scope, receive: Receive, send: Send) -> None:
@@ -197,13 +200,17 @@ class RateLimit:
                 return
             # PERF: the default key reads the scope; no Request is built for it.
             client = address(scope) if address is not None else await limiter._key_of(scope)
-            decision = await limiter._decide(f"{scope_key}:{client}", limits)
-            if decision is None:
-                if limiter.fail_open:
-                    await handler(scope, receive, send)
-                else:
-                    await _unavailable(scope, receive, send)
-                return
+            if decide_now is not None:
+                decision = decide_now(scope_key + client, limits)
+            else:
+                found = await limiter._decide(scope_key + client, limits)
+                if found is None:  # the backend is down
+                    if limiter.fail_open:
+                        await handler(scope, receive, send)
+                    else:
+                        await _unavailable(scope, receive, send)
+                    return
+                decision = found
             if not decision.allowed:
                 await quota_exceeded(decision, policy)(scope, receive, send)
                 return

@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 
 from minimal_asgi_ratelimit import Limit, RateLimit, RedisBackend
-from tests.plugins.ratelimit.test_plugin import burst, make_app
+from tests.plugins.ratelimit.test_plugin import SLOW_MACHINE, burst, make_app
 
 PORTS = (7101, 7102, 7103)  # reserved for this test on shared machines
 
@@ -84,9 +84,8 @@ async def test_100_concurrent_requests_on_redis_cluster_get_exactly_5_answers(
     client = RedisCluster(host="127.0.0.1", port=cluster)
     try:
         prefix = f"test-{uuid.uuid4().hex}"
-        apps = [
-            make_app(RateLimit(backend=RedisBackend(client, prefix=prefix))) for _ in range(2)
-        ]
+        backend = RedisBackend(client, prefix=prefix, timeout=SLOW_MACHINE)
+        apps = [make_app(RateLimit(backend=backend)) for _ in range(2)]
         statuses = await burst(apps, "/search", 100)
         assert statuses.count(200) == 5 and statuses.count(429) == 95
     finally:
