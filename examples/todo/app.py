@@ -12,7 +12,10 @@ What it shows (see README.md beside this file):
 - a v2 of one route beside v1 (include_router with a prefix);
 - dependency injection of the layers, so a test can swap the repository;
 - validation errors as 422 problem details, unknown ids as 404;
-- CORS for a browser front-end on another origin (the CORS plugin).
+- CORS for a browser front-end on another origin (the CORS plugin);
+- a rate-limited write endpoint: POST /v1/todos allows TODO_WRITE_LIMIT
+  (default 10/minute) per client, then answers 429 (the rate-limit plugin;
+  in memory, or on Redis with TODO_RATELIMIT_BACKEND=redis://...).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from minimal_asgi import (
     Router,
 )
 from minimal_asgi_cors import CORS
+from minimal_asgi_ratelimit import RateLimit
 
 
 # -- the data --------------------------------------------------------------------
@@ -153,6 +157,10 @@ Service = Annotated[TodoService, Depends(get_service)]
 # -- the routes: HTTP in, HTTP out -------------------------------------------------
 v1 = Router()
 
+# Writes are limited per client address; reads are not (they pay nothing for it).
+WRITE_LIMIT = os.environ.get("TODO_WRITE_LIMIT", "10/minute")
+limiter = RateLimit(backend=os.environ.get("TODO_RATELIMIT_BACKEND", "memory"))
+
 
 @v1.get("/todos")
 async def list_todos(
@@ -173,9 +181,11 @@ async def list_todos(
 @v1.post(
     "/todos",
     status_code=201,
+    rate_limit=WRITE_LIMIT,
     responses={
         200: "A retry: this Idempotency-Key already created the todo, which is returned.",
         422: "This Idempotency-Key was already used with a different body.",
+        429: "Too many writes from this client: see Retry-After and the RateLimit header.",
     },
 )
 async def create_todo(
@@ -235,8 +245,10 @@ app = App(
             allow_origins=cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["content-type", "idempotency-key"],
-            expose_headers=["location", "link", "x-total-count"],
-        )
+            expose_headers=["location", "link", "x-total-count", "ratelimit", "ratelimit-policy",
+                            "retry-after"],
+        ),
+        limiter,
     ],
 )
 app.include_router(v1, prefix="/v1")

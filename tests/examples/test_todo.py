@@ -7,6 +7,7 @@ import pytest
 from examples.todo import app as todo_module
 from examples.todo.app import TodoRepository, app, get_repository
 from minimal_asgi.testing import TestClient
+from minimal_asgi_ratelimit import MemoryBackend
 
 
 @pytest.fixture
@@ -14,6 +15,8 @@ def client() -> Iterator[TestClient]:
     repository = TodoRepository()
     app.dependency_overrides[get_repository] = lambda: repository
     todo_module._idempotency.clear()
+    assert isinstance(todo_module.limiter.backend, MemoryBackend)
+    todo_module.limiter.backend.clear()  # each test starts with a whole write quota
     with TestClient(app) as test_client:
         yield test_client
     app.dependency_overrides.clear()
@@ -114,3 +117,14 @@ def test_a_front_end_on_the_allowed_origin_may_create_todos(client: TestClient) 
 def test_another_origin_gets_no_cors_headers(client: TestClient) -> None:
     response = client.get("/v1/todos", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_writes_beyond_the_limit_are_429_while_reads_go_on(client: TestClient) -> None:
+    statuses = [client.post("/v1/todos", json={"title": f"t{n}"}).status_code for n in range(11)]
+    assert statuses == [201] * 10 + [429]
+    refused = client.post("/v1/todos", json={"title": "one more"})
+    assert refused.json()["violated-policies"] == ["10/minute"]
+    assert int(refused.headers["retry-after"]) > 0
+    listing = client.get("/v1/todos")
+    assert listing.status_code == 200 and listing.json()["total"] == 10
+    assert "ratelimit" not in listing.headers

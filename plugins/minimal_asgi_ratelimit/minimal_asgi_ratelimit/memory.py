@@ -78,5 +78,9 @@ class MemoryBackend:
                 entries.popitem(last=False)
         return decision
 
-    async def aclose(self) -> None:
+    def clear(self) -> None:
+        """Forget every counter (tests, or a deliberate reset)."""
         self._entries.clear()
+
+    async def aclose(self) -> None:
+        self.clear()

@@ -25,7 +25,6 @@ from minimal_asgi_redis import RedisConnection
 from tests.plugins.ratelimit.conftest import Clock
 from tests.types import ClientFactory
 
-
 # The exactness proofs must not depend on the machine's speed: a decision that
 # times out would fail open (200) and miscount. Outages are tested on their own.
 SLOW_MACHINE = 10.0
