@@ -164,5 +164,9 @@ def decide(
         outcomes.append(outcome)
         if new_state is not None:
             writes.append((new_state, ttl))
-    allowed = all(o.allowed for o in outcomes)
-    return Decision(allowed, tuple(outcomes)), writes if allowed else None
+    if all(o.allowed for o in outcomes):
+        return Decision(True, tuple(outcomes)), writes
+    # Refused: nothing is counted, so the limits that would have allowed the hit
+    # still have what they had before it.
+    kept = [o._replace(remaining=o.remaining + cost) if o.allowed else o for o in outcomes]
+    return Decision(False, tuple(kept)), None

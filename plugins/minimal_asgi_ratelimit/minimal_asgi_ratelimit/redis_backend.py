@@ -120,7 +120,13 @@ for i = 1, #KEYS do
   answers[#answers + 1] = reset
   answers[#answers + 1] = retry
 end
-if all_allowed == 1 then
+if all_allowed == 0 then
+  -- Refused: nothing is counted, so a limit that would have allowed the hit
+  -- still has what it had before it.
+  for i = 1, #KEYS do
+    if answers[4 * i - 3] == 1 then answers[4 * i - 2] = answers[4 * i - 2] + cost end
+  end
+else
   for i = 1, #KEYS do
     local w = writes[i]
     if w[1] == 'gcra' then

@@ -93,6 +93,8 @@ async def test_a_refused_hit_spends_no_other_limits_quota(backend: Backend) -> N
     assert [d.allowed for d in [await backend.hit("c", both) for _ in range(5)]] == [
         True, True, False, False, False,
     ]
+    refused = await backend.hit("c", both)
+    assert [o.remaining for o in refused.outcomes] == [0, 8]  # the minute's quota: untouched
     per_minute = await backend.hit("c", parse_limits("10/minute"))
     # Only the two allowed hits counted against the minute: 10 - 2 - 1 = 7 left.
     assert per_minute.outcomes[0].remaining == 7
