@@ -61,7 +61,8 @@ def build(kind: str) -> App:
     option: dict[str, Any] = {}
     if kind != "bare":
         if kind == "redis":
-            plugins.append(RateLimit(backend=REDIS_URL, prefix=f"bench-{uuid.uuid4().hex}"))
+            prefix = f"bench-{uuid.uuid4().hex}"
+            plugins.append(RateLimit(backend=REDIS_URL, prefix=prefix, timeout=5.0))
         else:
             algorithm = kind.partition(":")[2] or "sliding-window"
             plugins.append(RateLimit(algorithm=algorithm))  # type: ignore[arg-type]

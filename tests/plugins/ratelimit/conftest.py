@@ -65,6 +65,9 @@ async def backend(
         return
     client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
     try:
-        yield RedisBackend(client, prefix=request.getfixturevalue("prefix"), clock=clock)
+        # A generous timeout: a loaded machine must not turn a slow answer into a failure.
+        yield RedisBackend(
+            client, prefix=request.getfixturevalue("prefix"), clock=clock, timeout=10.0
+        )
     finally:
         await client.aclose()

@@ -99,7 +99,7 @@ async def test_the_keys_of_one_decision_share_a_slot_and_keys_spread_over_nodes(
     client = RedisCluster(host="127.0.0.1", port=cluster)
     try:
         await client.initialize()  # learn which node holds which slots
-        backend = RedisBackend(client, prefix=f"test-{uuid.uuid4().hex}")
+        backend = RedisBackend(client, prefix=f"test-{uuid.uuid4().hex}", timeout=SLOW_MACHINE)
         limits = (Limit(3, 1), Limit(10, 60, "gcra"), Limit(100, 3600, "fixed-window"))
         nodes = set()
         for n in range(30):

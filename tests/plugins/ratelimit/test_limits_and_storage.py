@@ -91,7 +91,7 @@ async def test_every_redis_key_has_a_ttl_within_two_windows(
 ) -> None:
     client = aioredis.Redis.from_url(redis_url)
     try:
-        backend = RedisBackend(client, prefix=prefix)  # Redis's own clock
+        backend = RedisBackend(client, prefix=prefix, timeout=10.0)  # Redis's own clock
         limit = Limit(3, 10, algorithm)  # type: ignore[arg-type]
         for _ in range(5):
             await backend.hit("ttl", (limit,))
@@ -112,7 +112,7 @@ async def test_windows_follow_the_redis_clock_not_the_apps(
     monkeypatch.setattr(time, "time_ns", lambda: real() + 3_600 * 10**9)  # an hour fast
     client = aioredis.Redis.from_url(redis_url)
     try:
-        backend = RedisBackend(client, prefix=prefix)
+        backend = RedisBackend(client, prefix=prefix, timeout=10.0)
         await backend.hit("skew", (Limit(5, 60, "fixed-window"),))
         (key,) = backend.keys_for("skew", (Limit(5, 60, "fixed-window"),))
         seconds, micros = await client.time()
@@ -141,7 +141,7 @@ async def test_an_unknown_script_is_loaded_once_and_the_decision_still_made(
 ) -> None:
     client = ForgetfulRedis.from_url(redis_url)
     try:
-        backend = RedisBackend(client, prefix=prefix)
+        backend = RedisBackend(client, prefix=prefix, timeout=10.0)
         assert (await backend.hit("k", (Limit(1, 60),))).allowed
         assert not (await backend.hit("k", (Limit(1, 60),))).allowed
     finally:
@@ -172,7 +172,7 @@ def test_memory_and_redis_give_the_same_answers_to_the_same_hits(
         client = aioredis.Redis.from_url(redis_url)
         try:
             memory = MemoryBackend(clock=clock)
-            on_redis = RedisBackend(client, prefix=prefix, clock=clock)
+            on_redis = RedisBackend(client, prefix=prefix, clock=clock, timeout=10.0)
             limit = (Limit(amount, window, algorithm),)  # type: ignore[arg-type]
             key = f"diff-{uuid.uuid4().hex}"  # a fresh counter for each example
             for step, cost in steps:

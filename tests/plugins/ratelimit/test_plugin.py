@@ -362,7 +362,7 @@ def test_redis_down_mid_run_follows_the_policy_logs_once_and_recovers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     switch = Switch(redis_url, dead_port)
-    backend = RedisBackend(switch, prefix=prefix, timeout=1.0)
+    backend = RedisBackend(switch, prefix=prefix, timeout=5.0)
     app = make_app(RateLimit(backend=backend, on_backend_error=policy))  # type: ignore[arg-type]
     app.on_shutdown(switch.aclose)  # the clients belong to the app's event loop
     with TestClient(app) as client:
