@@ -7,7 +7,6 @@ import pytest
 from examples.todo import app as todo_module
 from examples.todo.app import TodoRepository, app, get_repository
 from minimal_asgi.testing import TestClient
-from minimal_asgi_ratelimit import MemoryBackend
 
 
 @pytest.fixture
@@ -15,8 +14,6 @@ def client() -> Iterator[TestClient]:
     repository = TodoRepository()
     app.dependency_overrides[get_repository] = lambda: repository
     todo_module._idempotency.clear()
-    assert isinstance(todo_module.limiter.backend, MemoryBackend)
-    todo_module.limiter.backend.clear()  # each test starts with a whole write quota
     with TestClient(app) as test_client:
         yield test_client
     app.dependency_overrides.clear()

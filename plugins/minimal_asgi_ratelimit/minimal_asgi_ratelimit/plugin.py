@@ -111,6 +111,14 @@ class RateLimit:
         self.backend = self._backend_for(app)
         app.add_route_wrapper(self.wrap)
         app.provide(RateLimit, self._provide)
+        if isinstance(self.backend, MemoryBackend):
+            # Counters in memory live as long as the app serves, as they would
+            # in a process of their own: an app started again starts afresh.
+            app.on_shutdown(self._forget)
+
+    async def _forget(self) -> None:
+        if isinstance(self.backend, MemoryBackend):
+            self.backend.clear()
 
     def _backend_for(self, app: App) -> Backend:
         option = self._backend_option

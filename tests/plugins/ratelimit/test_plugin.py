@@ -403,3 +403,29 @@ def test_a_redis_url_reuses_the_apps_shared_pool(redis_url: str) -> None:
     shared = RedisConnection(redis_url)
     app = App(plugins=[shared, RateLimit(backend=redis_url)])
     assert [p for p in app.plugins if isinstance(p, RedisConnection)] == [shared]
+
+
+class SlowRedis:
+    """A Redis that answers, but far too late."""
+
+    async def evalsha(self, *args: Any) -> Any:
+        await anyio.sleep(30)
+
+    async def script_load(self, script: str) -> str:
+        return ""
+
+
+def test_a_slow_redis_counts_as_down_after_the_timeout(client_for: ClientFactory) -> None:
+    backend = RedisBackend(SlowRedis(), timeout=0.05)
+    client = client_for(make_app(RateLimit(backend=backend, on_backend_error="closed")))
+    response = client.get("/search")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "rate limiting is unavailable; retry shortly"
+
+
+def test_in_memory_counters_end_with_the_app_serving() -> None:
+    app = make_app(RateLimit())
+    with TestClient(app) as client:
+        assert [client.get("/search").status_code for _ in range(6)][-1] == 429
+    with TestClient(app) as client:  # started again, as a new process would be
+        assert client.get("/search").status_code == 200
