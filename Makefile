@@ -47,6 +47,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.async_vs_sync $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.sql $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cors_overhead $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.ratelimit_overhead $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.ratelimit_workers
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cache_overhead $(BENCH_FLAGS)
 

@@ -171,13 +171,18 @@ class Route:
         self._dependencies_used: tuple[Any, ...] = ()
         self.handle: Callable[[Scope, Receive, Send, Sequence[Any]], Any] = self._not_prepared
 
-    def under(self, prefix: str, dependencies: Sequence[Any]) -> Route:
+    def under(
+        self, prefix: str, dependencies: Sequence[Any], options: Mapping[str, Any] | None = None
+    ) -> Route:
         """This route as an included router's: at ``prefix`` + its path, with
-        the routers' ``dependencies`` before its own; prepared anew at startup.
+        the routers' ``dependencies`` before its own and their ``options`` under
+        its own (the route's own value wins); prepared anew at startup.
         A copy, so every attribute - one added later too - comes along."""
         clone = copy.copy(self)
         clone._set_path(prefix + self.path if self.path != "/" or not prefix else prefix)
         clone.dependencies = [*dependencies, *self.dependencies]
+        if options:
+            clone.options = {**options, **self.options}
         clone._unprepare()
         return clone
 
@@ -350,6 +355,10 @@ class Router:
     Routers nest: ``include_router(v1, prefix="/v1")`` adds every route of
     ``v1`` (including routes added to it later, until the app starts) under
     ``/v1``. The tree is built once, by ``build()``, when the app starts.
+
+    ``options`` are route options every route of this router (and of the
+    routers it includes) gets, unless the route sets its own value:
+    ``Router(options={"rate_limit": "100/minute"})`` for plugins to read.
     """
 
     def __init__(
@@ -358,10 +367,12 @@ class Router:
         *,
         redirect_slashes: bool = True,
         dependencies: Sequence[Any] = (),
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         self.routes: list[Route] = list(routes or [])
         self.redirect_slashes = redirect_slashes
         self.dependencies = list(dependencies)
+        self.options = dict(options or {})
         self._included: list[tuple[str, Router]] = []
         self._static: dict[str, dict[str, Route]] = {}
         self._root = _Node()
@@ -482,14 +493,24 @@ class Router:
                 "time or in the app factory"
             )
 
-    def iter_routes(self, prefix: str = "", dependencies: Sequence[Any] = ()) -> Iterator[Route]:
-        """Every route, with included routers flattened under their prefixes and
-        each router's ``dependencies`` put before the route's own."""
+    def iter_routes(
+        self,
+        prefix: str = "",
+        dependencies: Sequence[Any] = (),
+        options: Mapping[str, Any] | None = None,
+    ) -> Iterator[Route]:
+        """Every route, with included routers flattened under their prefixes,
+        each router's ``dependencies`` put before the route's own and its
+        ``options`` under them (an inner router's value wins over an outer's)."""
         inherited = [*dependencies, *self.dependencies]
+        inherited_options = {**(options or {}), **self.options}
         for route in self.routes:
-            yield route.under(prefix, inherited) if prefix or inherited else route
+            if prefix or inherited or inherited_options:
+                yield route.under(prefix, inherited, inherited_options)
+            else:
+                yield route
         for sub_prefix, router in self._included:
-            yield from router.iter_routes(prefix + sub_prefix, inherited)
+            yield from router.iter_routes(prefix + sub_prefix, inherited, inherited_options)
 
     def all_routes(self) -> list[Route]:
         """The flattened routes: after ``build()``, the prepared ones that serve."""

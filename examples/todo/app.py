@@ -15,6 +15,9 @@ What it shows (see README.md beside this file):
 - CORS for a browser front-end on another origin (the CORS plugin);
 - a cached list invalidated by every write (the cache plugin: `cache=` on the
   GETs, `invalidate_tags("todos")` in POST, PATCH and DELETE).
+- a rate-limited write endpoint: POST /v1/todos allows TODO_WRITE_LIMIT
+  (default 10/minute) per client, then answers 429 (the rate-limit plugin;
+  in memory, or on Redis with TODO_RATELIMIT_BACKEND=redis://...).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from minimal_asgi import (
 )
 from minimal_asgi_cache import Cache, Cached
 from minimal_asgi_cors import CORS
+from minimal_asgi_ratelimit import RateLimit
 
 
 # -- the data --------------------------------------------------------------------
@@ -160,6 +164,10 @@ v1 = Router()
 # at once (one process: in memory; give it a Redis URL to share across workers).
 cache = Cache(default_ttl=30)
 TODOS = Cached(ttl=30, tags=["todos"])
+# Writes are limited per client address; reads are not (they pay nothing for it).
+WRITE_LIMIT = os.environ.get("TODO_WRITE_LIMIT", "10/minute")
+limiter = RateLimit(backend=os.environ.get("TODO_RATELIMIT_BACKEND", "memory"))
+
 
 
 @v1.get("/todos", cache=TODOS)
@@ -186,9 +194,11 @@ _THE_NEW_TODO = {"todo_id": "$response.body#/id"}
 @v1.post(
     "/todos",
     status_code=201,
+    rate_limit=WRITE_LIMIT,
     responses={
         200: "A retry: this Idempotency-Key already created the todo, which is returned.",
         422: "This Idempotency-Key was already used with a different body.",
+        429: "Too many writes from this client: see Retry-After and the RateLimit header.",
     },
     links={"read_todo": _THE_NEW_TODO, "update_todo": _THE_NEW_TODO, "delete_todo": _THE_NEW_TODO},
 )
@@ -257,9 +267,11 @@ app = App(
             allow_origins=cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["content-type", "idempotency-key"],
-            expose_headers=["location", "link", "x-total-count"],
+            expose_headers=["location", "link", "x-total-count", "ratelimit", "ratelimit-policy",
+                            "retry-after"],
         ),
         cache,
+        limiter,
     ],
 )
 app.include_router(v1, prefix="/v1")

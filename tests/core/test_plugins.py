@@ -341,6 +341,44 @@ def test_route_options_survive_include_router() -> None:
     assert response.headers["cache-control"] == "max-age=60"
 
 
+def test_router_options_reach_its_routes_and_a_routes_own_value_wins() -> None:
+    seen: dict[str, dict[str, Any]] = {}
+
+    def record(route: Any, handler: ASGIApp) -> ASGIApp:
+        seen[route.path] = dict(route.options)
+        return handler
+
+    app = App()
+    app.add_route_wrapper(record)
+    api = Router(options={"rate_limit": "100/hour", "cache": 5})
+    admin = Router(options={"rate_limit": "10/minute"})
+
+    @api.get("/items")
+    async def items() -> list[int]:
+        return []
+
+    @api.get("/search", rate_limit="5/second")
+    async def search() -> list[int]:
+        return []
+
+    @admin.get("/users")
+    async def users() -> list[int]:
+        return []
+
+    @app.get("/health")
+    async def health() -> str:
+        return "ok"
+
+    api.include_router(admin, prefix="/admin")
+    app.include_router(api, prefix="/v1")
+    with TestClient(app):
+        pass
+    assert seen["/v1/items"] == {"rate_limit": "100/hour", "cache": 5}
+    assert seen["/v1/search"] == {"rate_limit": "5/second", "cache": 5}
+    assert seen["/v1/admin/users"] == {"rate_limit": "10/minute", "cache": 5}
+    assert seen["/health"] == {}
+
+
 def test_the_first_plugin_installed_is_the_outermost_route_wrapper() -> None:
     log: list[str] = []
 

@@ -134,3 +134,14 @@ def test_the_list_is_cached_until_a_write_invalidates_it(client: TestClient) -> 
         write()
         after = client.get("/v1/todos")
         assert "age" not in after.headers and after.json() != before
+
+
+def test_writes_beyond_the_limit_are_429_while_reads_go_on(client: TestClient) -> None:
+    statuses = [client.post("/v1/todos", json={"title": f"t{n}"}).status_code for n in range(11)]
+    assert statuses == [201] * 10 + [429]
+    refused = client.post("/v1/todos", json={"title": "one more"})
+    assert refused.json()["violated-policies"] == ["10/minute"]
+    assert int(refused.headers["retry-after"]) > 0
+    listing = client.get("/v1/todos")
+    assert listing.status_code == 200 and listing.json()["total"] == 10
+    assert "ratelimit" not in listing.headers
