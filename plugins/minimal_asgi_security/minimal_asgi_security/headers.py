@@ -126,6 +126,9 @@ class HeaderPolicy:
             secure = (*plain, (b"strict-transport-security", self.hsts)) if self.hsts else plain
             self.lists[(name, False)] = plain
             self.lists[(name, True)] = secure
+        # Every name this policy may add: a response carrying one of them gets
+        # the slower path that keeps the endpoint's value.
+        self.names = frozenset(name for pairs in self.lists.values() for name, _ in pairs)
 
     def headers_for(self, preset: Preset, https: bool) -> tuple[tuple[bytes, bytes], ...]:
         return self.lists[(preset, https)]
@@ -263,17 +266,43 @@ def _with_headers(
 ) -> Message:
     """A copy of the start message with the missing security headers added."""
     headers = list(message.get("headers", ()))
-    present = set()
-    html = False
+    ours = policy.names
+    clash = False
+    content_type = b""
     for name, value in headers:
         name = name.lower()
-        present.add(name)
         if name == b"content-type":
-            media = value.split(b";", 1)[0].strip().lower()
-            html = media in (b"text/html", b"application/xhtml+xml")
-    preset = route_preset or (policy.preset if policy.preset != "auto" else
-                              "html" if html else "api")
-    # PERF: the list is prebuilt per (preset, https); per response only the
-    # names already present are skipped.
-    headers.extend(pair for pair in policy.headers_for(preset, https) if pair[0] not in present)
+            content_type = value
+        elif name in ours:
+            clash = True
+    if route_preset is not None:
+        preset = route_preset
+    elif policy.preset != "auto":
+        preset = policy.preset
+    else:
+        preset = "html" if _is_html(content_type) else "api"
+    extra = policy.lists[(preset, https)]
+    if clash:
+        # The endpoint set some of these itself: keep its values, add the rest.
+        present = {name.lower() for name, _ in headers}
+        extra = tuple(pair for pair in extra if pair[0] not in present)
+    # PERF: in the usual case (no clash) the prebuilt tuple is appended whole.
+    headers.extend(extra)
     return {**message, "headers": headers}
+
+
+# PERF: an app sends a handful of distinct Content-Type values; deciding each
+# once saves parsing the media type on every response. Bounded, so a stream of
+# odd values (a proxying app) cannot grow it without end.
+_HTML_TYPES = frozenset({b"text/html", b"application/xhtml+xml"})
+_html_by_content_type: dict[bytes, bool] = {}
+
+
+def _is_html(content_type: bytes) -> bool:
+    known = _html_by_content_type.get(content_type)
+    if known is not None:
+        return known
+    html = content_type.split(b";", 1)[0].strip().lower() in _HTML_TYPES
+    if len(_html_by_content_type) < 256:
+        _html_by_content_type[content_type] = html
+    return html
