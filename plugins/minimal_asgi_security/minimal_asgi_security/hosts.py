@@ -78,19 +78,27 @@ class HostPolicy:
                 self.suffixes.append("." + name)
             else:
                 self.exact.add(_normalise_entry(entry, entry))
-        # PERF: the Host header most requests carry - a listed name, no port,
-        # lower case - is found with one set look-up on the raw bytes.
-        self.exact_raw = frozenset(
-            (f"[{name}]" if ":" in name else name).encode("ascii") for name in self.exact
-        )
+        # PERF: a Host header already found allowed is one dict look-up; the
+        # listed names, as browsers send them on default ports, are known from
+        # the start. Only allowed values are kept, and at most _CACHE_SIZE, so
+        # a stream of made-up hosts cannot grow it.
+        self.allowed_raw: dict[bytes, bool] = {
+            (f"[{name}]" if ":" in name else name).encode("ascii"): True for name in self.exact
+        }
 
     def allows(self, raw_host: bytes) -> bool:
-        if raw_host in self.exact_raw:
+        if raw_host in self.allowed_raw:
             return True
         name = host_name(raw_host)
         if name is None:
             return False
-        return name in self.exact or any(name.endswith(suffix) for suffix in self.suffixes)
+        allowed = name in self.exact or any(name.endswith(suffix) for suffix in self.suffixes)
+        if allowed and len(self.allowed_raw) < _CACHE_SIZE:
+            self.allowed_raw[raw_host] = True
+        return allowed
+
+
+_CACHE_SIZE = 1024
 
 
 def _normalise_entry(name: str, entry: str) -> str:

@@ -18,7 +18,7 @@ from minimal_asgi_security import (
     TrustedHostMiddleware,
     TrustedHosts,
 )
-from minimal_asgi_security.hosts import host_name
+from minimal_asgi_security.hosts import HostPolicy, host_name
 from tests.types import ClientFactory
 
 ALLOWED = ["example.com", "*.api.example.com", ".shop.example", "[::1]", "Bücher.example"]
@@ -240,3 +240,13 @@ def test_no_host_header_makes_a_500(raw: bytes) -> None:
 
 
 _APP = make_app()
+
+
+def test_remembered_hosts_are_only_allowed_ones_and_bounded() -> None:
+    policy = HostPolicy(["*.example.com"])
+    for number in range(1500):
+        assert policy.allows(f"h{number}.example.com".encode())
+        assert not policy.allows(f"h{number}.evil.example".encode())
+    assert len(policy.allowed_raw) == 1024
+    assert all(raw.endswith(b".example.com") for raw in policy.allowed_raw)
+    assert policy.allows(b"h1499.example.com")  # past the bound: decided afresh
