@@ -47,6 +47,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.async_vs_sync $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.sql $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cors_overhead $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.security_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
 
 clean:

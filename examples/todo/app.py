@@ -12,7 +12,9 @@ What it shows (see README.md beside this file):
 - a v2 of one route beside v1 (include_router with a prefix);
 - dependency injection of the layers, so a test can swap the repository;
 - validation errors as 422 problem details, unknown ids as 404;
-- CORS for a browser front-end on another origin (the CORS plugin).
+- CORS for a browser front-end on another origin (the CORS plugin);
+- security headers on every response, errors included, and a 400 for a Host
+  this API is not served under (the security plugin).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from minimal_asgi import (
     Router,
 )
 from minimal_asgi_cors import CORS
+from minimal_asgi_security import SecurityHeaders, TrustedHosts
 
 
 # -- the data --------------------------------------------------------------------
@@ -227,16 +230,32 @@ async def list_todos_v2(
 # may call this API; list the origins in TODO_CORS_ORIGINS, comma-separated.
 cors_origins = os.environ.get("TODO_CORS_ORIGINS", "http://localhost:5173").split(",")
 
+# The host names this API answers for; any other Host is a 400, so no link it
+# builds (Location, Link) can point at an attacker's host. Set TODO_ALLOWED_HOSTS
+# in production ("todo.example.com"); the default is for a laptop, and
+# "testserver" is the TestClient's host (Django's test runner adds the same
+# name to ALLOWED_HOSTS).
+allowed_hosts = os.environ.get(
+    "TODO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
+).split(",")
+
 app = App(
     title="Todo API",
     version="1.0.0",
+    # The last installed is the outermost layer: the headers wrap everything
+    # (the host check's 400 and CORS's preflight answers included), and a
+    # request with a foreign Host is refused before CORS or routing see it.
     plugins=[
         CORS(
             allow_origins=cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["content-type", "idempotency-key"],
             expose_headers=["location", "link", "x-total-count"],
-        )
+        ),
+        TrustedHosts(allowed_hosts=allowed_hosts),
+        # JSON answers get the strict API preset (default-src 'none'); the
+        # /docs page keeps its own policy. HSTS is sent on https only.
+        SecurityHeaders(),
     ],
 )
 app.include_router(v1, prefix="/v1")

@@ -10,7 +10,7 @@ import importlib
 
 import pytest
 
-from benchmarks import harness
+from benchmarks import harness, security_overhead
 from benchmarks.apps import async_vs_sync, overhead, routing
 from benchmarks.apps.common import Unavailable
 
@@ -66,8 +66,13 @@ def test_check_reports_a_wrong_response() -> None:
 
 @pytest.mark.parametrize(
     "script",
-    ["overhead", "routing_scale", "async_vs_sync", "sql", "cors_overhead", "server_vs_uvicorn"],
+    ["overhead", "routing_scale", "async_vs_sync", "sql", "cors_overhead", "security_overhead",
+     "server_vs_uvicorn"],
 )
 def test_benchmark_script_imports(script: str) -> None:
     module = importlib.import_module(f"benchmarks.{script}")
     assert callable(module.main)
+
+
+def test_security_overhead_cases_answer_what_they_measure() -> None:
+    assert security_overhead.check_all() == []
