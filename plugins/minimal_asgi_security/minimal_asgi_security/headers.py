@@ -130,9 +130,6 @@ class HeaderPolicy:
         # the slower path that keeps the endpoint's value.
         self.names = frozenset(name for pairs in self.lists.values() for name, _ in pairs)
 
-    def headers_for(self, preset: Preset, https: bool) -> tuple[tuple[bytes, bytes], ...]:
-        return self.lists[(preset, https)]
-
 
 def _merge(
     defaults: Mapping[str, str], changes: Mapping[str, str | None] | None, preset: str

@@ -78,12 +78,12 @@ class HostPolicy:
                 self.suffixes.append("." + name)
             else:
                 self.exact.add(_normalise_entry(entry, entry))
-        # PERF: a Host header already found allowed is one dict look-up; the
+        # PERF: a Host header already found allowed is one set look-up; the
         # listed names, as browsers send them on default ports, are known from
         # the start. Only allowed values are kept, and at most _CACHE_SIZE, so
         # a stream of made-up hosts cannot grow it.
-        self.allowed_raw: dict[bytes, bool] = {
-            (f"[{name}]" if ":" in name else name).encode("ascii"): True for name in self.exact
+        self.allowed_raw: set[bytes] = {
+            (f"[{name}]" if ":" in name else name).encode("ascii") for name in self.exact
         }
 
     def allows(self, raw_host: bytes) -> bool:
@@ -94,7 +94,7 @@ class HostPolicy:
             return False
         allowed = name in self.exact or any(name.endswith(suffix) for suffix in self.suffixes)
         if allowed and len(self.allowed_raw) < _CACHE_SIZE:
-            self.allowed_raw[raw_host] = True
+            self.allowed_raw.add(raw_host)
         return allowed
 
 

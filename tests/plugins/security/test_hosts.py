@@ -192,6 +192,8 @@ def test_lifespan_passes_through_the_middleware() -> None:
         (["exa mple.com"], "is not a host name"),
         (["*.*.example.com"], "is not a host name"),
         (["[::1]:80"], "is not a host name"),
+        (["x" * 64 + ".example"], "is not a host name"),  # a DNS label is at most 63
+        (["a..example"], "is not a host name"),
     ],
 )
 def test_a_bad_host_list_is_refused_at_construction(hosts: Any, message: str) -> None:
