@@ -27,6 +27,11 @@ then the proxy should set ``Host`` itself.
 
 A WebSocket handshake with an unknown host is refused before it is accepted:
 the server answers it with 403.
+
+The core guards only the shape of the header: ``request.url`` falls back to
+the server's address when ``Host`` is not a host at all (``URL.from_scope``
+in minimal_asgi/datastructures.py), but a well-formed foreign name goes
+through. Naming the allowed hosts is this module's job.
 """
 
 from __future__ import annotations
