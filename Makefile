@@ -49,6 +49,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.cors_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.ratelimit_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.ratelimit_workers
+	$(BIN)/python -m benchmarks.security_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cache_overhead $(BENCH_FLAGS)
 

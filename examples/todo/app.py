@@ -18,6 +18,8 @@ What it shows (see README.md beside this file):
 - a rate-limited write endpoint: POST /v1/todos allows TODO_WRITE_LIMIT
   (default 10/minute) per client, then answers 429 (the rate-limit plugin;
   in memory, or on Redis with TODO_RATELIMIT_BACKEND=redis://...).
+- security headers on every response, errors included, and a 400 for a Host
+  this API is not served under (the security plugin).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from minimal_asgi import (
 from minimal_asgi_cache import Cache, Cached
 from minimal_asgi_cors import CORS
 from minimal_asgi_ratelimit import RateLimit
+from minimal_asgi_security import SecurityHeaders, TrustedHosts
 
 
 # -- the data --------------------------------------------------------------------
@@ -259,9 +262,21 @@ async def list_todos_v2(
 # may call this API; list the origins in TODO_CORS_ORIGINS, comma-separated.
 cors_origins = os.environ.get("TODO_CORS_ORIGINS", "http://localhost:5173").split(",")
 
+# The host names this API answers for; any other Host is a 400, so no link it
+# builds (Location, Link) can point at an attacker's host. Set TODO_ALLOWED_HOSTS
+# in production ("todo.example.com"); the default is for a laptop, and
+# "testserver" is the TestClient's host (Django's test runner adds the same
+# name to ALLOWED_HOSTS).
+allowed_hosts = os.environ.get(
+    "TODO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
+).split(",")
+
 app = App(
     title="Todo API",
     version="1.0.0",
+    # The last installed is the outermost layer: the headers wrap everything
+    # (the host check's 400 and CORS's preflight answers included), and a
+    # request with a foreign Host is refused before CORS or routing see it.
     plugins=[
         CORS(
             allow_origins=cors_origins,
@@ -272,6 +287,10 @@ app = App(
         ),
         cache,
         limiter,
+        TrustedHosts(allowed_hosts=allowed_hosts),
+        # JSON answers get the strict API preset (default-src 'none'); the
+        # /docs page keeps its own policy. HSTS is sent on https only.
+        SecurityHeaders(),
     ],
 )
 app.include_router(v1, prefix="/v1")

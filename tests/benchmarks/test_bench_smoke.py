@@ -10,7 +10,7 @@ import importlib
 
 import pytest
 
-from benchmarks import harness
+from benchmarks import harness, security_overhead
 from benchmarks.apps import async_vs_sync, overhead, routing
 from benchmarks.apps.common import Unavailable
 
@@ -72,6 +72,7 @@ def test_check_reports_a_wrong_response() -> None:
         "async_vs_sync",
         "sql",
         "cors_overhead",
+        "security_overhead",
         "server_vs_uvicorn",
         "cache_overhead",
         "cache_two_workers",
@@ -114,3 +115,7 @@ def test_the_two_worker_cache_app_serves_the_price_and_invalidates_it(
             keys = list(sync.scan_iter(match=prefix + "*"))
             if keys:
                 sync.delete(*keys)
+
+
+def test_security_overhead_cases_answer_what_they_measure() -> None:
+    assert security_overhead.check_all() == []

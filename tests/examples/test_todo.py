@@ -145,3 +145,24 @@ def test_writes_beyond_the_limit_are_429_while_reads_go_on(client: TestClient) -
     listing = client.get("/v1/todos")
     assert listing.status_code == 200 and listing.json()["total"] == 10
     assert "ratelimit" not in listing.headers
+
+
+def test_every_answer_carries_the_api_security_headers(client: TestClient) -> None:
+    preflight = client.options(
+        "/v1/todos",
+        headers={"origin": "http://localhost:5173", "access-control-request-method": "POST"},
+    )
+    for response in (client.get("/v1/todos"), client.get("/v1/nope"), preflight):
+        assert response.headers["content-security-policy"] == (
+            "default-src 'none'; frame-ancestors 'none'"
+        )
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_request_for_a_foreign_host_is_refused_before_any_link_is_built(
+    client: TestClient,
+) -> None:
+    response = client.post("/v1/todos", json={"title": "a"}, headers={"host": "evil.example"})
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert client.get("/v1/todos").json()["total"] == 0
