@@ -15,7 +15,7 @@ import os
 
 import anyio
 
-from minimal_asgi import App, WebSocket
+from minimal_asgi import App, WebSocket, WebSocketDisconnect
 from minimal_asgi_events import Events
 from minimal_asgi_redis import RedisConnection
 
@@ -35,8 +35,11 @@ async def chat_room(websocket: WebSocket, room: str, name: str) -> None:
         await websocket.send_json({"worker": os.getpid()})
 
         async def forward_room_to_client() -> None:
-            async for message in messages:
-                await websocket.send_text(message)
+            try:
+                async for message in messages:
+                    await websocket.send_text(message)
+            except WebSocketDisconnect:
+                tasks.cancel_scope.cancel()  # gone while we sent: stop reading too
 
         tasks.start_soon(forward_room_to_client)
         async for text in websocket.iter_text():

@@ -13,12 +13,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from minimal_asgi import HTTPException
 
 from ._queue import Messages
+
+CONFIRM_TIMEOUT = 5.0  # seconds to wait for Redis to confirm a subscription
 
 
 class EventsUnavailable(HTTPException):
@@ -44,12 +47,14 @@ class RedisBackend:
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str, max_queue: int) -> AsyncIterator[Messages]:
         messages = Messages(channel, max_queue)
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        pubsub = self.client.pubsub()
         try:
-            # Subscribed (and confirmed) before we return: a publish made after
-            # `subscribe()` is entered is then never missed.
+            # Wait for Redis to confirm: once `subscribe()` is entered, a
+            # publish made by anyone is never missed.
             await pubsub.subscribe(self.prefix + channel)
-        except (RedisError, OSError) as exc:
+            with anyio.fail_after(CONFIRM_TIMEOUT):
+                await _confirmed(pubsub)
+        except (RedisError, OSError, TimeoutError) as exc:
             await pubsub.aclose()
             raise EventsUnavailable(f"cannot subscribe on Redis: {exc}") from exc
         reader = asyncio.create_task(self._read(pubsub, messages))
@@ -73,3 +78,11 @@ class RedisBackend:
 
     async def aclose(self) -> None:
         pass  # the client belongs to whoever made it
+
+
+async def _confirmed(pubsub: aioredis.client.PubSub) -> None:
+    """Return once Redis has answered the SUBSCRIBE just sent."""
+    while True:
+        reply = await pubsub.get_message(timeout=CONFIRM_TIMEOUT)
+        if reply is not None and reply["type"] == "subscribe":
+            return
