@@ -45,3 +45,11 @@ async def chat_room(websocket: WebSocket, room: str, name: str) -> None:
         async for text in websocket.iter_text():
             await events.publish(room, json.dumps({"from": name, "text": text}))
         tasks.cancel_scope.cancel()  # the client left: stop forwarding
+
+
+@app.post("/rooms/{room}/announcements")
+async def announce(room: str, text: str, events: Events) -> dict[str, int]:
+    """A message from the server (a deploy notice, say) to every member, on
+    every worker. With Redis down this answers 503, not 500."""
+    delivered = await events.publish(room, json.dumps({"from": "server", "text": text}))
+    return {"delivered_to": delivered}

@@ -8,6 +8,7 @@ import sys
 import uuid
 
 import anyio
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -55,5 +56,12 @@ async def test_a_message_crosses_from_one_uvicorn_worker_to_the_other(
             received = json.loads(await bob.recv())
             assert received["text"] == "hello from the other worker"
             assert json.loads(await ann.recv())["text"] == "hello from the other worker"
+            # An announcement POSTed over HTTP, to whichever worker takes it,
+            # reaches both.
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                response = await http.post(f"/rooms/{room}/announcements?text=maintenance")
+            assert response.status_code == 200
+            for member in (ann, bob):
+                assert json.loads(await member.recv()) == {"from": "server", "text": "maintenance"}
             for client in [ann, bob, *extra]:
                 await client.close()
