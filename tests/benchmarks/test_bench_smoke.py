@@ -76,6 +76,7 @@ def test_check_reports_a_wrong_response() -> None:
         "server_vs_uvicorn",
         "cache_overhead",
         "cache_two_workers",
+        "pubsub",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
