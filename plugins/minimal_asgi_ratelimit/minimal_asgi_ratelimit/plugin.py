@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol
 
 from minimal_asgi import (
@@ -29,6 +29,7 @@ from minimal_asgi import (
     Send,
 )
 from minimal_asgi_ratelimit.algorithms import Decision
+from minimal_asgi_ratelimit.depends import LimitDependency, add_decision_headers, make_dependency
 from minimal_asgi_ratelimit.headers import policy_header, quota_exceeded, ratelimit_header
 from minimal_asgi_ratelimit.keys import ClientAddress, KeyFunction
 from minimal_asgi_ratelimit.limits import ALGORITHMS, Algorithm, Limit, LimitSpec, parse_limits
@@ -104,6 +105,7 @@ class RateLimit:
             MemoryBackend() if backend == "memory" else _NotStarted()  # set in setup
         )
         self._parsed: dict[Any, tuple[Limit, ...]] = {}
+        self._dependencies: list[LimitDependency] = []  # made by limit(), to find their routes
         self._down = False  # in an outage (logged once, until the backend answers)
 
     # -- installing --------------------------------------------------------------
@@ -161,6 +163,39 @@ class RateLimit:
         decision = await self._decide(f"hit:{key}", limits, cost)
         return decision if decision is not None else Decision(self.fail_open, ())
 
+    # -- as a dependency: keys that need the app's dependencies --------------------
+    def limit(
+        self,
+        limit: LimitSpec,
+        *,
+        key: Callable[..., Any] | None = None,
+        name: str | None = None,
+    ) -> LimitDependency:
+        """The limit as a dependency, for ``dependencies=[...]`` on a route, a
+        router or the app: ``limiter.limit("30/minute", key=by_user)``.
+
+        ``key`` is a dependency like any other (sync or async, with parameters
+        of its own, ``Depends(current_user)`` included) whose value names the
+        quota; by default, the plugin's key (the client address). One
+        dependency is one quota wherever it is used - a router-wide
+        ``limiter.limit(...)`` is shared by the router's routes - and ``name``
+        keeps two limits with the same text and key apart.
+        """
+        limits = parse_limits(limit, self.algorithm)
+        if name is None:
+            key_name = getattr(key, "__qualname__", "client") if key is not None else "client"
+            name = "dependency:" + ",".join(lim.id for lim in limits) + ":" + key_name
+        dependency = make_dependency(self, limits, key, name)
+        self._dependencies.append(dependency)
+        return dependency
+
+    async def client_key(self, request: Request) -> str:
+        """The default key as a dependency: the plugin's ``key`` function, or the
+        client address (through ``trusted_proxies``)."""
+        if self.key is not None:
+            return await self._key_of(request.scope)
+        return self.address.from_scope(request.scope)
+
     async def _decide(self, key: str, limits: tuple[Limit, ...], cost: int = 1) -> Decision | None:
         """The backend's decision, or None while it is down (logged once per outage)."""
         try:
@@ -189,9 +224,11 @@ class RateLimit:
             raise ConfigurationError(f"route {route.path}: {exc}") from None
 
     def wrap(self, route: RouteInfo, handler: ASGIApp) -> ASGIApp:
+        if any(route.uses(dependency) for dependency in self._dependencies):
+            handler = _with_decision_headers(handler)
         limits = self.limits_for(route)
         if limits is None:
-            return handler  # not limited: the route stays as it was
+            return handler  # no route limit: the route stays as it was
         policy = policy_header(limits)
         # GET and HEAD of one path spend one quota; OPTIONS (preflights) none.
         methods = ",".join(sorted(route.methods - {"HEAD", "OPTIONS"}))
@@ -239,6 +276,15 @@ class RateLimit:
         if self._key_is_async:
             value = await value  # type: ignore[misc]
         return str(value)
+
+
+def _with_decision_headers(handler: ASGIApp) -> ASGIApp:
+    """``handler``, with the ``RateLimit`` headers of its limit dependencies."""
+
+    async def with_decision_headers(scope: Scope, receive: Receive, send: Send) -> None:
+        await handler(scope, receive, add_decision_headers(scope, send))
+
+    return with_decision_headers
 
 
 async def _unavailable(scope: Scope, receive: Receive, send: Send) -> None:

@@ -6,6 +6,7 @@ uuid), and the keys under it are deleted afterwards (never FLUSHDB).
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -71,3 +72,10 @@ async def backend(
         )
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    with socket.socket() as sock:  # bound but not listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

@@ -344,15 +344,6 @@ class Switch:
         await self.dead.aclose()
 
 
-@pytest.fixture
-def dead_port() -> Any:
-    import socket
-
-    with socket.socket() as sock:  # bound but not listening: connections are refused
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("policy", ["open", "closed"])
 def test_redis_down_mid_run_follows_the_policy_logs_once_and_recovers(
     redis_url: str,
