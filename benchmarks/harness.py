@@ -249,6 +249,62 @@ def environment(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
+def in_process_settings(module: str, description: str,
+                        argv: Sequence[str] | None = None) -> Settings:
+    """The settings of a benchmark measured in process only (a plugin's cost):
+    ``--quick`` (7 rounds of ~0.1 s per case) or 15 rounds of ~0.4 s."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--quick", action="store_true",
+                        help="7 rounds of ~0.1 s per case (default: 15 rounds of ~0.4 s)")
+    parser.add_argument("--rounds", type=int, help="interleaved in-process rounds")
+    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    return Settings(
+        quick=args.quick,
+        rounds=0, duration=0, warmup=0, connections=0,  # (no over-the-wire part)
+        inproc_rounds=args.rounds or (7 if args.quick else 15),
+        round_seconds=0.1 if args.quick else 0.4,
+        wire=False, charts=False, pin=False,
+        command=" ".join(["python", "-m", module, *map(shlex.quote, arguments)]),
+    )
+
+
+def in_process_header(title: str, settings: Settings) -> list[str]:
+    """The top of an in-process report: title, command, machine, settings."""
+    return [
+        f"# {title}",
+        "",
+        f"Command: `{settings.command}`",
+        "",
+        *(f"- {key}: {value}" for key, value in environment(settings) if key != "wrk"),
+        f"- settings: {settings.inproc_rounds} interleaved rounds of "
+        f"~{settings.round_seconds} s per case",
+        "",
+    ]
+
+
+def in_process_footer(samples: Mapping[str, Sample]) -> list[str]:
+    """The bottom of an in-process report: the loop's own cost, how to read it."""
+    return [
+        f"The measuring loop itself (an empty app): {samples['harness'].show(fmt_us)} µs per "
+        "call, included in every figure.",
+        "",
+        SPREAD_NOTE,
+    ]
+
+
+def measure_checked(settings: Settings, problems: Sequence[str],
+                    cases: Mapping[str, tuple[ASGIApp, HTTPRequest]]) -> dict[str, Sample]:
+    """Measure ``cases`` (plus the empty loop, as ``"harness"``) in interleaved
+    rounds - unless a response was wrong (``problems``): then nothing is."""
+    if problems:
+        raise SystemExit("wrong responses, nothing measured:\n" + "\n".join(problems))
+    cases = {"harness": harness_case(), **cases}
+    progress(f"measuring {len(cases)} cases, {settings.inproc_rounds} interleaved rounds "
+             f"on {os.cpu_count()} CPU(s)")
+    return measure_in_process(dict(cases), settings.inproc_rounds, settings.round_seconds)
+
+
 def report_header(title: str, settings: Settings, what: str) -> str:
     lines = [f"# {title}", "", what, "", f"Command: `{settings.command}`", ""]
     lines += [f"- {key}: {value}" for key, value in environment(settings)]

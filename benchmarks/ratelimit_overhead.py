@@ -23,10 +23,8 @@ Run: ``python -m benchmarks.ratelimit_overhead --quick`` (from the repository ro
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import shlex
 import socket
 import sys
 import time
@@ -37,7 +35,6 @@ from urllib.parse import urlsplit
 
 from benchmarks import harness
 from benchmarks.harness import (
-    SPREAD_NOTE,
     HTTPRequest,
     Sample,
     Settings,
@@ -119,25 +116,6 @@ class DecisionApp:
         self.backend.hit_now("client", self.limits)
 
 
-def _settings(argv: Sequence[str] | None) -> Settings:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ratelimit_overhead",
-                                     description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="7 rounds of ~0.1 s per case (default: 15 rounds of ~0.4 s)")
-    parser.add_argument("--rounds", type=int, help="interleaved in-process rounds")
-    args = parser.parse_args(argv)
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    return Settings(
-        quick=args.quick,
-        rounds=0, duration=0, warmup=0, connections=0,  # (no over-the-wire part)
-        inproc_rounds=args.rounds or (7 if args.quick else 15),
-        round_seconds=0.1 if args.quick else 0.4,
-        wire=False, charts=False, pin=False,
-        command=" ".join(["python", "-m", "benchmarks.ratelimit_overhead",
-                          *map(shlex.quote, arguments)]),
-    )
-
-
 LABELS = {
     "bare": "bare app",
     "unlimited": "plugin installed, route without a limit",
@@ -146,17 +124,8 @@ LABELS = {
 
 
 def report(settings: Settings, samples: dict[str, Sample], names: list[str]) -> str:
-    lines = [
-        "# What the rate-limit plugin adds per request (in process)",
-        "",
-        f"Command: `{settings.command}`",
-        "",
-        *(f"- {key}: {value}" for key, value in harness.environment(settings)
-          if key != "wrk"),
-        f"- settings: {settings.inproc_rounds} interleaved rounds of "
-        f"~{settings.round_seconds} s per case",
-        "",
-    ]
+    lines = harness.in_process_header(
+        "What the rate-limit plugin adds per request (in process)", settings)
     bare = samples["bare"]
     rows = []
     for kind in names:
@@ -175,30 +144,23 @@ def report(settings: Settings, samples: dict[str, Sample], names: list[str]) -> 
         "One in-memory decision (`MemoryBackend.hit_now`, one limit), through the same loop:",
         "",
         harness.markdown_table(["algorithm", "µs per call", "less the loop µs"], decision_rows),
-        f"The measuring loop itself (an empty app): {loop.show(fmt_us)} µs per call, "
-        "included in every figure.",
-        "",
-        SPREAD_NOTE,
+        *harness.in_process_footer(samples),
     ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings = _settings(argv)
+    settings = harness.in_process_settings("benchmarks.ratelimit_overhead", __doc__ or "", argv)
     names = kinds()
     progress("checking the responses")
     problems = check_all(names)
-    if problems:
-        raise SystemExit("wrong responses, nothing measured:\n" + "\n".join(problems))
-    cases: dict[str, tuple[harness.ASGIApp, HTTPRequest]] = {"harness": harness.harness_case()}
+    cases: dict[str, tuple[harness.ASGIApp, HTTPRequest]] = {}
     for kind in names:
         cases[kind] = (build(kind), REQUEST)
     for algorithm in ALGORITHMS:
         cases[f"decision:{algorithm}"] = (DecisionApp(algorithm), REQUEST)
-    progress(f"measuring {len(cases)} cases, {settings.inproc_rounds} interleaved rounds "
-             f"on {os.cpu_count()} CPU(s)")
     started = time.monotonic()
-    samples = harness.measure_in_process(cases, settings.inproc_rounds, settings.round_seconds)
+    samples = harness.measure_checked(settings, problems, cases)
     progress(f"measured in {time.monotonic() - started:.0f} s")
     text = report(settings, samples, names)
     path = harness.write_report(NAME, text)

@@ -24,18 +24,13 @@ Run: ``python -m benchmarks.security_overhead --quick`` (from the repository roo
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
-import shlex
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks import harness
 from benchmarks.harness import (
-    SPREAD_NOTE,
     HTTPRequest,
     Sample,
     Settings,
@@ -137,37 +132,9 @@ def check_all() -> list[str]:
     return problems
 
 
-def _settings(argv: Sequence[str] | None) -> Settings:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.security_overhead",
-                                     description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="7 rounds of ~0.1 s per case (default: 15 rounds of ~0.4 s)")
-    parser.add_argument("--rounds", type=int, help="interleaved in-process rounds")
-    args = parser.parse_args(argv)
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    return Settings(
-        quick=args.quick,
-        rounds=0, duration=0, warmup=0, connections=0,  # (no over-the-wire part)
-        inproc_rounds=args.rounds or (7 if args.quick else 15),
-        round_seconds=0.1 if args.quick else 0.4,
-        wire=False, charts=False, pin=False,
-        command=" ".join(["python", "-m", "benchmarks.security_overhead",
-                          *map(shlex.quote, arguments)]),
-    )
-
-
 def report(settings: Settings, samples: dict[str, Sample]) -> str:
-    lines = [
-        "# What the security plugin adds per request (in process)",
-        "",
-        f"Command: `{settings.command}`",
-        "",
-        *(f"- {key}: {value}" for key, value in harness.environment(settings)
-          if key != "wrk"),
-        f"- settings: {settings.inproc_rounds} interleaved rounds of "
-        f"~{settings.round_seconds} s per case",
-        "",
-    ]
+    lines = harness.in_process_header(
+        "What the security plugin adds per request (in process)", settings)
     base = samples["pass-through"]
     rows = []
     for label in CASES:
@@ -179,28 +146,18 @@ def report(settings: Settings, samples: dict[str, Sample]) -> str:
     lines.append(harness.markdown_table(
         ["middleware (one, around a JSON endpoint)", "µs per request", "/ pass-through",
          "added µs"], rows))
-    loop = samples["harness"]
-    lines += [
-        f"The measuring loop itself (an empty app): {loop.show(fmt_us)} µs per call, "
-        "included in every figure.",
-        "",
-        SPREAD_NOTE,
-    ]
+    lines += harness.in_process_footer(samples)
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings = _settings(argv)
+    settings = harness.in_process_settings("benchmarks.security_overhead", __doc__ or "", argv)
     progress("checking the responses")
     problems = check_all()
-    if problems:
-        raise SystemExit("wrong responses, nothing measured:\n" + "\n".join(problems))
-    cases: dict[str, tuple[harness.ASGIApp, HTTPRequest]] = {"harness": harness.harness_case()}
+    cases: dict[str, tuple[harness.ASGIApp, HTTPRequest]] = {}
     for label, (kind, request, _) in CASES.items():
         cases[label] = (build(kind), request)
-    progress(f"measuring {len(cases)} cases, {settings.inproc_rounds} interleaved rounds "
-             f"on {os.cpu_count()} CPU(s)")
-    samples = harness.measure_in_process(cases, settings.inproc_rounds, settings.round_seconds)
+    samples = harness.measure_checked(settings, problems, cases)
     text = report(settings, samples)
     path = harness.write_report("security_overhead", text + "\n")
     print(text)

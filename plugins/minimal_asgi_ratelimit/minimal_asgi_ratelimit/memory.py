@@ -23,15 +23,15 @@ from minimal_asgi_ratelimit.limits import Limit
 __all__ = ["MemoryBackend"]
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+_time_ns = time.time_ns
 
 
 class MemoryBackend:
     """Counters in this process. ``clock`` returns the time in milliseconds
-    (tests pass their own to step across window edges)."""
+    (tests pass their own to step across window edges); by default, the
+    system's."""
 
-    def __init__(self, max_keys: int = 100_000, clock: Callable[[], int] = _now_ms) -> None:
+    def __init__(self, max_keys: int = 100_000, clock: Callable[[], int] | None = None) -> None:
         if max_keys < 1:
             raise ValueError("MemoryBackend(max_keys=...) must be at least 1")
         self.max_keys = max_keys
@@ -47,7 +47,10 @@ class MemoryBackend:
 
     def hit_now(self, key: str, limits: tuple[Limit, ...], cost: int = 1) -> Decision:
         """The decision, synchronously (the whole of ``hit``)."""
-        now = self.clock()
+        # PERF: without a clock of its own, the time is read inline - a Python
+        # function call would be a tenth of the whole decision.
+        clock = self.clock
+        now = _time_ns() // 1_000_000 if clock is None else clock()
         entries = self._entries
         if len(limits) == 1:
             # PERF: one limit is the common case; no lists, no second loop.
