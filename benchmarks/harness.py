@@ -82,6 +82,7 @@ class Settings:
     pin: bool
     command: str = ""
     load_at_start: tuple[float, float, float] = field(default_factory=os.getloadavg)
+    instructions: bool = False  # also count instructions per call under callgrind
 
     @property
     def server_cpus(self) -> str | None:
@@ -257,9 +258,12 @@ def in_process_settings(module: str, description: str,
     parser.add_argument("--quick", action="store_true",
                         help="7 rounds of ~0.1 s per case (default: 15 rounds of ~0.4 s)")
     parser.add_argument("--rounds", type=int, help="interleaved in-process rounds")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per call under valgrind's callgrind")
     args = parser.parse_args(argv)
     arguments = sys.argv[1:] if argv is None else list(argv)
     return Settings(
+        instructions=args.instructions,
         quick=args.quick,
         rounds=0, duration=0, warmup=0, connections=0,  # (no over-the-wire part)
         inproc_rounds=args.rounds or (7 if args.quick else 15),
@@ -303,6 +307,61 @@ def measure_checked(settings: Settings, problems: Sequence[str],
     progress(f"measuring {len(cases)} cases, {settings.inproc_rounds} interleaved rounds "
              f"on {os.cpu_count()} CPU(s)")
     return measure_in_process(dict(cases), settings.inproc_rounds, settings.round_seconds)
+
+
+# -- instructions: the figure that does not move with the machine's load ---------------
+# A shared 2-core machine makes every time figure noisy. valgrind's callgrind
+# counts the instructions the CPU executes instead: the same program with the
+# same input gives the same count whatever else runs. A benchmark script runs
+# itself as a child, ``python -m <module> --count <case> <n>``, which calls one
+# case n times; two children (few and many calls) under callgrind, and the
+# difference divided by the difference in calls is the cost of one call, with
+# start-up and warm-up cancelled out.
+
+COUNT_FLAG = "--count"
+
+
+def valgrind_path() -> str | None:
+    return shutil.which("valgrind")
+
+
+def count_child(argv: Sequence[str],
+                cases: Mapping[str, Callable[[], tuple[ASGIApp, HTTPRequest]]]) -> bool:
+    """In a script's ``main``: if ``argv`` is ``--count CASE N``, call that case
+    N times after a warm-up and say True (the script has nothing else to do)."""
+    if list(argv[:1]) != [COUNT_FLAG]:
+        return False
+    case, calls = argv[1], int(argv[2])
+    app, request = cases[case]()
+
+    async def run() -> None:
+        async with Lifespan(app) as lifespan:
+            await _time_calls(app, request, lifespan.state, 300)  # warm: as when timed
+            await _time_calls(app, request, lifespan.state, calls)
+
+    asyncio.run(run())
+    return True
+
+
+def instructions_per_call(module: str, case: str, few: int = 2_000,
+                          many: int = 12_000) -> float:
+    """Instructions one call of ``case`` executes (see the comment above)."""
+    valgrind = valgrind_path()
+    if valgrind is None:
+        raise RuntimeError("valgrind is not installed (apt-get install -y valgrind)")
+    totals = []
+    for calls in (few, many):
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
+             sys.executable, "-m", module, COUNT_FLAG, case, str(calls)],
+            capture_output=True, text=True, cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": "0"},  # the same dict layouts each time
+        )
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            raise RuntimeError(f"callgrind failed on {module} {case}:\n{done.stderr[-2000:]}")
+        totals.append(int(found.group(1)))
+    return (totals[1] - totals[0]) / (many - few)
 
 
 def report_header(title: str, settings: Settings, what: str) -> str:

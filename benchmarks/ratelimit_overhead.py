@@ -29,7 +29,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -123,6 +123,10 @@ LABELS = {
 }
 
 
+def _label(kind: str) -> str:
+    return LABELS.get(kind, f"limited, in memory, {kind.partition(':')[2]}")
+
+
 def report(settings: Settings, samples: dict[str, Sample], names: list[str]) -> str:
     lines = harness.in_process_header(
         "What the rate-limit plugin adds per request (in process)", settings)
@@ -130,7 +134,7 @@ def report(settings: Settings, samples: dict[str, Sample], names: list[str]) -> 
     rows = []
     for kind in names:
         sample = samples[kind]
-        label = LABELS.get(kind, f"limited, in memory, {kind.partition(':')[2]}")
+        label = _label(kind)
         rows.append([label, sample.show(fmt_us), harness.ratio(sample, bare).show(fmt_ratio),
                      f"{sample.median - bare.median:+.2f}"])
     lines.append(harness.markdown_table(["GET /items", "µs", "x bare", "added µs"], rows))
@@ -149,7 +153,49 @@ def report(settings: Settings, samples: dict[str, Sample], names: list[str]) -> 
     return "\n".join(lines)
 
 
+def _cases(names: Sequence[str]) -> dict[str, Callable[[], tuple[harness.ASGIApp, HTTPRequest]]]:
+    cases: dict[str, Callable[[], tuple[harness.ASGIApp, HTTPRequest]]] = {}
+    for kind in names:
+        cases[kind] = lambda kind=kind: (build(kind), REQUEST)
+    for algorithm in ALGORITHMS:
+        cases[f"decision:{algorithm}"] = lambda a=algorithm: (DecisionApp(a), REQUEST)
+    cases["harness"] = harness.harness_case
+    return cases
+
+
+def instruction_table(names: Sequence[str]) -> str:
+    """Instructions per call of each case (callgrind): what the load cannot move."""
+    counts = {}
+    for case in [*names, *(f"decision:{a}" for a in ALGORITHMS), "harness"]:
+        if case == "redis":
+            continue  # the round-trip is Redis's work, not this process's instructions
+        progress(f"counting instructions: {case}")
+        counts[case] = harness.instructions_per_call(f"benchmarks.{NAME}", case)
+    bare = counts["bare"]
+    rows = [[_label(case), f"{count:,.0f}", f"{count / bare:.2f}x",
+             f"{count - bare:+,.0f}"] for case, count in counts.items() if case in names]
+    decision_rows = [[case.partition(":")[2], f"{counts[case]:,.0f}",
+                      f"{counts[case] - counts['harness']:,.0f}",
+                      f"{(counts[case] - counts['harness']) / (bare - counts['harness']):.2f}x"]
+                     for case in counts if case.startswith("decision:")]
+    return "\n".join([
+        "## Instructions per call (valgrind's callgrind: independent of the load)",
+        "",
+        harness.markdown_table(["GET /items", "instructions", "x bare", "added"], rows),
+        "One in-memory decision:",
+        "",
+        harness.markdown_table(["algorithm", "instructions", "less the loop",
+                                "x the bare request (less the loop)"], decision_rows),
+        f"The measuring loop itself: {counts['harness']:,.0f} instructions per call.",
+        "",
+    ])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if harness.count_child(arguments, _cases(["bare", "unlimited",
+                                              *(f"memory:{a}" for a in ALGORITHMS), "redis"])):
+        return
     settings = harness.in_process_settings("benchmarks.ratelimit_overhead", __doc__ or "", argv)
     names = kinds()
     progress("checking the responses")
@@ -163,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     samples = harness.measure_checked(settings, problems, cases)
     progress(f"measured in {time.monotonic() - started:.0f} s")
     text = report(settings, samples, names)
+    if settings.instructions:
+        text += "\n\n" + instruction_table(names)
     path = harness.write_report(NAME, text)
     print(text)
     progress(f"written to {path}")
