@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench perf-guard clean
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,21 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.security_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cache_overhead $(BENCH_FLAGS)
+
+# Instructions per request of every hot-path scenario, under valgrind's callgrind,
+# against benchmarks/perf_budget.json: fails above budget + 10% (run by .ci/run).
+# Counts, unlike times, do not move with the machine's load. valgrind is a Debian
+# tool: installed here where apt-get can (as root); elsewhere the guard says why it
+# is skipped. After an intended change: .venv/bin/python -m benchmarks.perf_guard --update "why"
+perf-guard: $(STAMP)
+	@command -v valgrind >/dev/null 2>&1 || $(call apt_install,valgrind)
+	@if command -v valgrind >/dev/null 2>&1; then $(BIN)/python -m benchmarks.perf_guard; \
+	else echo "perf-guard skipped: valgrind is not installed and apt-get could not install it"; fi
+
+# $(call apt_install,package): apt-get install, as root on Debian; otherwise nothing.
+apt_install = { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	{ apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1; }; }; } || true
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info plugins/*/build plugins/*/*.egg-info

@@ -30,3 +30,13 @@ async def test_the_two_worker_app_limits_search_and_not_whoami() -> None:
     whoami = await harness.request_in_lifespan(app, harness.HTTPRequest(path="/whoami"))
     assert search.status == 200 and search.header("ratelimit") is not None
     assert whoami.status == 200 and whoami.header("ratelimit") is None
+
+
+@pytest.mark.parametrize("case", ["bare", "memory:gcra", "decision:sliding-window", "harness"])
+def test_the_count_child_calls_a_case_and_says_it_did(case: str) -> None:
+    from benchmarks import harness
+
+    cases = ratelimit_overhead._cases(["bare", "memory:gcra"])
+    assert harness.count_child(["--count", case, "50"], cases)
+    assert not harness.count_child(["--quick"], {})
+
