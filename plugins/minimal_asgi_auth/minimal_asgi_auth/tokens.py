@@ -315,7 +315,13 @@ class Tokens:
                 "RedisRefreshStore(redis_client)"
             )
         self.store: RefreshStore = store
-        self._key = key
+        # Checked and wrapped once: per request only the HMAC is computed.
+        self._key: jwt.KeyArgument = (
+            {kid: jwt.HMACKey(bytes(k)) if isinstance(k, bytes | bytearray) else k
+             for kid, k in key.items()}
+            if isinstance(key, Mapping)
+            else jwt.HMACKey(bytes(key)) if isinstance(key, bytes | bytearray) else key
+        )
         self._headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
         if kid is not None:
             self._headers["kid"] = kid
