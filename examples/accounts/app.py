@@ -46,6 +46,7 @@ from minimal_asgi_auth import (
     RedisAPIKeyStore,
     RedisRefreshStore,
     RedisSessionStore,
+    RequireAuth,
     Sessions,
     TokenEndpoint,
     Tokens,
@@ -166,6 +167,9 @@ def create_app(
 
     app = App(title="accounts", plugins=[*plugins, auth,
                                          TokenEndpoint(tokens, check_password=check_password)])
+    # Everything under /admin, present and future, is for admins - even a
+    # mistyped path answers 401/403, not 404 (chapter 23: middleware or dependency).
+    app.add_middleware(RequireAuth, auth=auth, prefixes=["/admin"], roles=["admin"])
     users_by_id = lambda: {str(u.id): u for u in users.by_email.values()}  # noqa: E731
 
     @app.post("/accounts", status_code=201)

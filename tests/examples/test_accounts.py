@@ -86,6 +86,9 @@ def test_the_admin_route_is_401_anonymous_403_member_200_admin(client: TestClien
     assert client.get("/admin/users", headers=auth(member)).status_code == 403
     listed = client.get("/admin/users", headers=auth(admin)).json()
     assert [u["email"] for u in listed] == ["ada@example.com", "root@example.com"]
+    # The middleware guards the whole prefix: a mistyped path reveals nothing.
+    assert client.get("/admin/nothing", headers=auth(member)).status_code == 403
+    assert client.get("/admin/nothing", headers=auth(admin)).status_code == 404
 
 
 def test_an_api_key_is_shown_once_and_opens_the_api_key_route(client: TestClient) -> None:
