@@ -10,7 +10,7 @@ Two ways to be signed in, side by side:
   answers an access token (5 minutes) and a refresh token; ``POST /refresh``
   rotates the refresh token; ``POST /logout`` revokes its family.
   ``POST /token`` is the same through OAuth 2.0's password and refresh-token
-  grants - the "Authorize" button of ``/docs`` uses it.
+  grants, declared in the OpenAPI document for tools such as Swagger UI.
 - **A session cookie** (a server-rendered site on this origin):
   ``POST /session`` sets ``__Host-session``; ``DELETE /session`` ends it.
 

@@ -114,7 +114,7 @@ def test_a_browser_session_logs_in_and_out(client: TestClient) -> None:
     assert client.get("/me").status_code == 401
 
 
-def test_the_oauth2_token_endpoint_serves_the_docs_authorize_button(client: TestClient) -> None:
+def test_the_oauth2_token_endpoint_is_declared_in_the_document(client: TestClient) -> None:
     sign_up_and_login(client)
     response = client.post(
         "/token",

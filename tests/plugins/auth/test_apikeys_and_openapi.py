@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import shutil
+import subprocess
 from typing import Any
 
 import anyio
@@ -171,3 +174,26 @@ def test_stores_can_share_the_apps_redis_pool(redis_url: str, redis_prefix: str)
             await client.aclose()
 
     anyio.run(second_worker)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_docs_page_shows_each_operations_credentials_and_scopes() -> None:
+    from tests.core.test_openapi import _FAKE_DOM
+
+    app = full_app()
+    with TestClient(app) as client:
+        page = client.get("/docs").text
+        document = client.get("/openapi.json").json()
+    script = re.search(r"<script>(.*)</script>", page, re.DOTALL)
+    assert script is not None
+    run = subprocess.run(["node", "-e", _FAKE_DOM + script.group(1), json.dumps(document)],
+                         capture_output=True, text=True, timeout=60, check=True)
+    details = dict(zip(json.loads(run.stdout)["lines"], json.loads(run.stdout)["details"],
+                       strict=True))
+    write = next(text for line, text in details.items() if line.startswith("POST /todos"))
+    assert "Security (any one of)" in write
+    assert "HTTP bearer (JWT)" in write and "header X-API-Key" in write
+    assert "OAuth2 password (token: /token)" in write and "todos:write" in write
+    assert "cookie __Host-session" in write
+    public = next(text for line, text in details.items() if line.startswith("GET /open"))
+    assert "Security" not in public
