@@ -87,19 +87,22 @@ class MemorySessionStore:
     """One process only. Entries also expire on the process's own clock, so a
     session nobody comes back for is swept away."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         # key -> [subject, data, created, last seen, absolute deadline]
-        self._sessions: ExpiringMap[list[Any]] = ExpiringMap()
-        self._subjects: dict[str, set[str]] = {}
+        self._sessions: ExpiringMap[list[Any]] = ExpiringMap(clock)
+        self._subjects: ExpiringMap[set[str]] = ExpiringMap(clock)  # until the last session ends
+
+    def __len__(self) -> int:
+        """Sessions held, expired ones not yet swept included."""
+        return len(self._sessions)
 
     async def create(
         self, key: str, subject: str, data: str, now: float, idle: float, absolute: float
     ) -> None:
         self._sessions.set(key, [subject, data, now, now, now + absolute], min(idle, absolute))
-        keys = self._subjects.setdefault(subject, set())
-        keys.add(key)
-        for stale in [k for k in keys if self._sessions.get(k) is None]:
-            keys.discard(stale)  # keeps the per-subject sets as small as the live sessions
+        keys = {k for k in self._subjects.get(subject) or () if self._sessions.get(k) is not None}
+        keys.add(key)  # (the dead ones dropped: the set is as small as the live sessions)
+        self._subjects.set(subject, keys, max(absolute, self._subjects.ttl(subject)))
 
     async def load(self, key: str, now: float, idle: float) -> SessionRecord | None:
         record = self._sessions.get(key)
@@ -124,7 +127,8 @@ class MemorySessionStore:
         return self._sessions.pop(key) is not None
 
     async def delete_subject(self, subject: str) -> int:
-        return sum([self._sessions.pop(k) is not None for k in self._subjects.pop(subject, set())])
+        keys = self._subjects.pop(subject) or set()
+        return sum([self._sessions.pop(k) is not None for k in keys])
 
 
 # -------------------------------------------------------------- on Redis

@@ -123,6 +123,10 @@ class MemoryRefreshStore:
         self._tokens: ExpiringMap[tuple[str, bool]] = ExpiringMap(clock)  # family, used
         self._subjects: ExpiringMap[set[str]] = ExpiringMap(clock)
 
+    def __len__(self) -> int:
+        """Entries held (families and tokens), expired ones not yet swept included."""
+        return len(self._families) + len(self._tokens)
+
     async def start(
         self, family: str, subject: str, payload: str, token: str, family_ttl: float,
         token_ttl: float,
