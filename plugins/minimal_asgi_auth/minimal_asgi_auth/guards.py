@@ -158,7 +158,7 @@ class Auth:
         params = [f'realm="{self.realm}"']
         if error is not None:
             params.append(f'error="{error}"')
-        if description is not None:
+        if error is not None and description is not None:
             # RFC 6750: error_description is printable ASCII without " and \.
             safe = "".join(c for c in description if 0x20 <= ord(c) < 0x7F and c not in '"\\')
             params.append(f'error_description="{safe[:200]}"')

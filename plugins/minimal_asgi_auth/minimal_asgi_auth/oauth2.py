@@ -173,12 +173,12 @@ class TokenEndpoint:
             presented = form.get("refresh_token")
             if not presented:
                 raise OAuth2Error("invalid_request", "the refresh_token grant needs refresh_token")
+            narrowed = requested.split() if requested is not None else None
             try:
-                pair = await self.tokens.refresh(presented)
+                pair = await self.tokens.refresh(presented, scopes=narrowed)
             except InvalidRefreshToken as exc:
-                raise OAuth2Error("invalid_grant", str(exc)) from None
-            if requested is not None and set(requested.split()) - set((pair.scope or "").split()):
-                raise OAuth2Error("invalid_scope", "a refresh cannot widen the scope")
+                error = "invalid_scope" if exc.reason == "scope" else "invalid_grant"
+                raise OAuth2Error(error, str(exc)) from None
         elif grant_type is None:
             raise OAuth2Error("invalid_request", "the grant_type parameter is missing")
         else:

@@ -48,8 +48,8 @@ ACCESS_TOKEN_TYPE: Final = "at+jwt"  # RFC 9068 section 2.1
 
 
 class InvalidRefreshToken(Exception):
-    """A refresh token was refused; ``reason`` is ``unknown``, ``revoked`` or
-    ``reused`` (and then its family has just been revoked)."""
+    """A refresh token was refused; ``reason`` is ``unknown``, ``revoked``,
+    ``reused`` (and then its family has just been revoked) or ``scope``."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -57,6 +57,7 @@ class InvalidRefreshToken(Exception):
             "unknown": "the refresh token is not one this server issued, or it has expired",
             "revoked": "the refresh token's session was revoked (logout) or has expired",
             "reused": "the refresh token was already used; its whole family is now revoked",
+            "scope": "a refresh cannot ask for a scope that was not granted at login",
         }
         super().__init__(messages.get(reason, reason))
 
@@ -407,9 +408,17 @@ class Tokens:
         )
         return self._pair(grant, f"{family}.{secret}")
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(
+        self, refresh_token: str, *, scopes: Collection[str] | None = None
+    ) -> TokenPair:
         """Rotate: the old refresh token is spent, a new pair is returned.
-        Raises :class:`InvalidRefreshToken` (``reused`` revokes the family)."""
+        Raises :class:`InvalidRefreshToken` (``reused`` revokes the family).
+
+        ``scopes`` narrows the new access token to some of the scopes granted
+        at login (RFC 6749 section 6); the family keeps the full grant. Asking
+        for a scope never granted raises ``InvalidRefreshToken("scope")`` -
+        after the rotation, so the presented token is spent either way.
+        """
         family, secret = _split(refresh_token)
         new_secret = secrets.token_urlsafe(32)
         rotation = await self.store.rotate(
@@ -417,7 +426,12 @@ class Tokens:
         )
         if rotation.outcome != "ok" or rotation.payload is None:
             raise InvalidRefreshToken(rotation.outcome)
-        return self._pair(json.loads(rotation.payload), f"{family}.{new_secret}")
+        grant = json.loads(rotation.payload)
+        if scopes is not None:
+            if not set(scopes) <= set(grant["scopes"]):
+                raise InvalidRefreshToken("scope")
+            grant = {**grant, "scopes": sorted(set(scopes))}
+        return self._pair(grant, f"{family}.{new_secret}")
 
     async def revoke(self, refresh_token: str) -> bool:
         """Logout: revoke the refresh token's family. Access tokens already

@@ -155,3 +155,17 @@ def test_the_openapi_document_declares_bearer_and_oauth2_password(client: TestCl
     assert schemes["oauth2"]["flows"]["password"]["tokenUrl"] == "/token"
     assert document["paths"]["/me"]["get"]["security"] == [{"bearer": []}, {"oauth2": []}]
     assert "security" not in document["paths"]["/token"]["post"]
+
+
+def test_a_refresh_may_narrow_the_scope_but_not_widen_it(client: TestClient) -> None:
+    first = post(client, "grant_type=password&username=ada&password=correct+horse").json()
+    assert first["scope"] == "todos:read todos:write"
+    narrowed = post(client, "grant_type=refresh_token&scope=todos:read"
+                            f"&refresh_token={first['refresh_token']}").json()
+    assert narrowed["scope"] == "todos:read"
+    # The family keeps the whole grant: the next refresh may ask for all of it again.
+    again = post(client, f"grant_type=refresh_token&refresh_token={narrowed['refresh_token']}")
+    assert again.json()["scope"] == "todos:read todos:write"
+    wider = post(client, "grant_type=refresh_token&scope=admin"
+                         f"&refresh_token={again.json()['refresh_token']}")
+    assert (wider.status_code, wider.json()["error"]) == (400, "invalid_scope")
