@@ -108,7 +108,8 @@ _DOCS_SCRIPT = """
   function describeScheme(scheme) {
     // One line for a Security Scheme Object: how the credential travels.
     if (scheme.type === "http") {
-      return "HTTP " + scheme.scheme + (scheme.bearerFormat ? " (" + scheme.bearerFormat + ")" : "");
+      const format = scheme.bearerFormat ? " (" + scheme.bearerFormat + ")" : "";
+      return "HTTP " + scheme.scheme + format;
     }
     if (scheme.type === "apiKey") return scheme.in + " " + scheme.name;
     if (scheme.type === "oauth2") {
