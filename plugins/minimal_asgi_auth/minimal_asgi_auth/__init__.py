@@ -1,18 +1,19 @@
-"""Authentication and authorization for minimal_asgi.
+"""Authentication for minimal_asgi.
 
 - :mod:`minimal_asgi_auth.jwt`: JSON Web Tokens, HMAC-signed, written by hand
   on ``hmac``, ``hashlib``, ``base64`` and ``json``.
 - :mod:`minimal_asgi_auth.passwords`: argon2id password hashing, legacy bcrypt
   hashes verified and upgraded, equal-time answers for unknown users.
-- :mod:`~minimal_asgi_auth.tokens`: access tokens and refresh tokens, rotated,
+- :mod:`minimal_asgi_auth.tokens`: access tokens and refresh tokens, rotated,
   with reuse detection (``Tokens``).
-- :mod:`~minimal_asgi_auth.sessions`: server-side sessions behind a
-  ``__Host-`` cookie (``Sessions``).
-- :mod:`~minimal_asgi_auth.apikeys`: API keys shown once, stored hashed (``APIKeys``).
-- :mod:`~minimal_asgi_auth.guards`: the ``Auth`` plugin - ``current_user``,
-  ``requires``, ``requires_permission``, ``requires_scopes`` - and
-  :mod:`~minimal_asgi_auth.middleware`, the same check for path prefixes.
-- :mod:`~minimal_asgi_auth.oauth2`: an RFC 6749 token endpoint.
+- :mod:`minimal_asgi_auth.sessions`: server-side sessions behind a ``__Host-``
+  cookie (``Sessions``).
+- :mod:`minimal_asgi_auth.apikeys`: API keys shown once, stored hashed (``APIKeys``).
+- :mod:`minimal_asgi_auth.guards`: the :class:`Auth` plugin - ``current_user``,
+  ``requires``, ``requires_permission``, ``requires_scopes`` - with roles and
+  permissions in :mod:`minimal_asgi_auth.principal` (``RBAC``) and the same
+  check for whole path prefixes in :mod:`minimal_asgi_auth.middleware`.
+- :mod:`minimal_asgi_auth.oauth2`: an RFC 6749 token endpoint (``TokenEndpoint``).
 """
 
 from __future__ import annotations
@@ -25,36 +26,12 @@ from .oauth2 import Grant, OAuth2Client, TokenEndpoint
 from .principal import RBAC, Principal
 from .sessions import MemorySessionStore, RedisSessionStore, Session, Sessions
 from .stores import StoreUnavailable
-from .tokens import (
-    InvalidRefreshToken,
-    MemoryRefreshStore,
-    RedisRefreshStore,
-    TokenPair,
-    Tokens,
-)
+from .tokens import InvalidRefreshToken, MemoryRefreshStore, RedisRefreshStore, TokenPair, Tokens
 
-__all__ = [
-    "RBAC",
-    "APIKey",
-    "APIKeys",
-    "Auth",
-    "Grant",
-    "InvalidRefreshToken",
-    "MemoryAPIKeyStore",
-    "MemoryRefreshStore",
-    "MemorySessionStore",
-    "OAuth2Client",
-    "Principal",
-    "RedisAPIKeyStore",
-    "RedisRefreshStore",
-    "RedisSessionStore",
-    "RequireAuth",
-    "Session",
-    "Sessions",
-    "StoreUnavailable",
-    "TokenEndpoint",
-    "TokenPair",
-    "Tokens",
-    "jwt",
-    "passwords",
-]
+__all__ = ["Auth", "jwt", "passwords"]
+__all__ += [
+    "RBAC", "APIKey", "APIKeys", "Grant", "InvalidRefreshToken", "MemoryAPIKeyStore",
+    "MemoryRefreshStore", "MemorySessionStore", "OAuth2Client", "Principal", "RedisAPIKeyStore",
+    "RedisRefreshStore", "RedisSessionStore", "RequireAuth", "Session", "Sessions",
+    "StoreUnavailable", "TokenEndpoint", "TokenPair", "Tokens",
+]  # fmt: skip
