@@ -19,6 +19,7 @@ from minimal_asgi_auth import (
     APIKeys,
     Auth,
     Principal,
+    RedisAPIKeyStore,
     RedisRefreshStore,
     RedisSessionStore,
     Sessions,
@@ -127,7 +128,8 @@ def test_redis_down_answers_503_for_every_auth_store(closed_port: int) -> None:
 
     down = aioredis.Redis(host="127.0.0.1", port=closed_port, socket_connect_timeout=1)
     tokens = Tokens(SECRET, store=RedisRefreshStore(down))
-    auth = Auth(tokens=tokens, sessions=Sessions(RedisSessionStore(down)))
+    auth = Auth(tokens=tokens, sessions=Sessions(RedisSessionStore(down)),
+                api_keys=APIKeys(RedisAPIKeyStore(down)))
     app = App(plugins=[auth])
 
     @app.post("/login")
@@ -141,9 +143,10 @@ def test_redis_down_answers_503_for_every_auth_store(closed_port: int) -> None:
     with TestClient(app) as client:
         failed_login = client.post("/login")
         failed_session = client.get("/me", cookies={"__Host-session": "A" * 43})
+        failed_key = client.get("/me", headers={"X-API-Key": "mak_0123456789ab_" + "A" * 43})
         bearer_still_works = client.get(
             "/me", headers={"Authorization": f"Bearer {tokens.access_token('ada')}"})
-    for response in (failed_login, failed_session):
+    for response in (failed_login, failed_session, failed_key):
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
         assert response.headers["content-type"] == "application/problem+json"
