@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from minimal_asgi.exceptions import ConfigurationError, HTTPException, MinimalASGIError
     from minimal_asgi.files import FileResponse
     from minimal_asgi.middleware import Middleware
+    from minimal_asgi.openapi import OpenAPISecurity
     from minimal_asgi.plugins import Plugin, RouteInfo
     from minimal_asgi.request_logging import (
         JSONFormatter,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
         RequestLoggingMiddleware,
         get_request_id,
     )
-    from minimal_asgi.requests import ClientDisconnect, Request
+    from minimal_asgi.requests import ClientDisconnect, HTTPConnection, Request
     from minimal_asgi.responses import (
         HTMLResponse,
         JSONResponse,
@@ -98,6 +99,8 @@ _EXPORTS: dict[str, str] = {
     "get_request_id": "minimal_asgi.request_logging",
     "ClientDisconnect": "minimal_asgi.requests",
     "Request": "minimal_asgi.requests",
+    "HTTPConnection": "minimal_asgi.requests",
+    "OpenAPISecurity": "minimal_asgi.openapi",
     "HTMLResponse": "minimal_asgi.responses",
     "JSONResponse": "minimal_asgi.responses",
     "PlainTextResponse": "minimal_asgi.responses",
@@ -139,6 +142,7 @@ __all__ = [
     "Ge",
     "Gt",
     "HTMLResponse",
+    "HTTPConnection",
     "HTTPException",
     "Header",
     "Headers",
@@ -153,6 +157,7 @@ __all__ = [
     "MinimalASGIError",
     "MutableHeaders",
     "NoMatchFound",
+    "OpenAPISecurity",
     "Pattern",
     "PlainTextResponse",
     "Plugin",

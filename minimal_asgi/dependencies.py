@@ -8,6 +8,9 @@ parameter                              filled from
 named like a path parameter            the path (converted to its annotation)
 annotated ``Request``                  the request
 annotated ``WebSocket``                the connection (WebSocket routes only)
+annotated ``HTTPConnection``           the connection, either kind: the ``Request``
+                                       or the ``WebSocket`` (for dependencies, such
+                                       as an auth guard, that serve both)
 annotated ``BackgroundTasks``          this request's background tasks
 annotated with a type given to         the factory registered for it
 ``app.provide(Type, factory)``
@@ -41,7 +44,7 @@ from typing import Any, get_args, get_origin
 from minimal_asgi.background import BackgroundTasks
 from minimal_asgi.concurrency import is_async_callable
 from minimal_asgi.exceptions import ConfigurationError
-from minimal_asgi.requests import Request
+from minimal_asgi.requests import HTTPConnection, Request
 from minimal_asgi.validation import (
     JsonValidator,
     check_constraints_fit,
@@ -176,6 +179,15 @@ class WebSocketSource(Source):
     needs_request = True  # a connection, at least: not resolvable outside one
 
 
+class ConnectionSource(Source):
+    """The connection, whichever kind: a dependency that only reads headers,
+    cookies or the URL (an authentication guard) serves HTTP and WebSocket
+    routes alike."""
+
+    __slots__ = ()
+    needs_request = True
+
+
 class BackgroundSource(Source):
     __slots__ = ()
 
@@ -287,6 +299,8 @@ def _describe_source(source: Source) -> str:
         return f"{name}: the Request"
     if isinstance(source, WebSocketSource):
         return f"{name}: the WebSocket"
+    if isinstance(source, ConnectionSource):
+        return f"{name}: the connection (Request or WebSocket)"
     if isinstance(source, BackgroundSource):
         return f"{name}: this request's BackgroundTasks"
     if isinstance(source, DependsSource):
@@ -510,6 +524,7 @@ class PlanBuilder:
 _CONNECTION_OBJECTS: tuple[tuple[type, type[Source]], ...] = (
     (Request, RequestSource),
     (WebSocket, WebSocketSource),
+    (HTTPConnection, ConnectionSource),  # after its two subclasses
     (BackgroundTasks, BackgroundSource),
 )
 

@@ -105,6 +105,35 @@ _DOCS_SCRIPT = """
     return t;
   }
 
+  function describeScheme(scheme) {
+    // One line for a Security Scheme Object: how the credential travels.
+    if (scheme.type === "http") {
+      const format = scheme.bearerFormat ? " (" + scheme.bearerFormat + ")" : "";
+      return "HTTP " + scheme.scheme + format;
+    }
+    if (scheme.type === "apiKey") return scheme.in + " " + scheme.name;
+    if (scheme.type === "oauth2") {
+      return "OAuth2 " + Object.entries(scheme.flows || {}).map(
+        ([flow, value]) => flow + (value.tokenUrl ? " (token: " + value.tokenUrl + ")" : "")
+      ).join(", ");
+    }
+    return scheme.type || "?";
+  }
+
+  function security(doc, requirements) {
+    // The alternatives of an operation's "security", any one of which is enough.
+    const schemes = (doc.components || {}).securitySchemes || {};
+    return table(["credential", "sent as", "scopes"], requirements.map((requirement) => {
+      const names = Object.keys(requirement);
+      if (!names.length) return ["none", "", ""];
+      return [
+        names.join(" + "),
+        names.map((name) => describeScheme(resolve(doc, schemes[name]))).join(" + "),
+        names.map((name) => (requirement[name] || []).join(" ")).filter(Boolean).join("; "),
+      ];
+    }));
+  }
+
   function operation(doc, method, path, op) {
     const box = el("details");
     const line = el("summary");
@@ -114,6 +143,10 @@ _DOCS_SCRIPT = """
     box.append(line);
     const body = el("div", "body");
     if (op.description) body.append(el("p", "", op.description));
+    if (op.security && op.security.length) {
+      body.append(el("h3", "", "Security (any one of)"));
+      body.append(security(doc, op.security));
+    }
     const params = (op.parameters || []).map((p) => resolve(doc, p));
     if (params.length) {
       body.append(el("h3", "", "Parameters"));

@@ -31,7 +31,7 @@ import re
 import types
 import typing
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPENAPI_VERSION",
+    "OpenAPISecurity",
     "SchemaRegistry",
     "add_openapi_routes",
     "docs_page",
@@ -98,6 +99,94 @@ _CONVERTOR_SCHEMAS: dict[str, dict[str, Any]] = {
     "uuid": {"type": "string", "format": "uuid"},
 }
 _PATH_PARAM = re.compile(r"\{([^{}:]+)(?::([^{}]+))?\}")
+
+
+# -- security: what a dependency says about the credentials it checks ----------------
+@dataclasses.dataclass(frozen=True)
+class OpenAPISecurity:
+    """How a dependency describes, to the OpenAPI document, the credentials it checks.
+
+    A dependency - a guard in ``dependencies=[...]``, or anything an endpoint
+    ``Depends`` on, at any depth - that carries one of these as its
+    ``openapi_security`` attribute puts ``schemes`` under
+    ``components/securitySchemes`` and ``requirements`` on every operation that
+    uses it, so ``/docs`` shows which routes need a token::
+
+        check_key.openapi_security = OpenAPISecurity(
+            schemes={"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            requirements=[{"apiKey": []}],
+        )
+
+    ``requirements`` are alternatives, any one of which is enough (OpenAPI's
+    list of Security Requirement Objects): ``[{"bearer": []}, {"apiKey": []}]``.
+    When several dependencies of one route carry requirements, all of them must
+    hold. Two that name the same schemes describe one credential checked twice
+    ("signed in", then "has the scope todos:write"): their alternatives are
+    matched scheme for scheme and the scopes merged
+    (``[{"bearer": ["todos:write"]}]``). Two that name different schemes are
+    two credentials, both needed: every combination is listed.
+    """
+
+    schemes: Mapping[str, Mapping[str, Any]]
+    requirements: Sequence[Mapping[str, Sequence[str]]]
+
+
+def _security(
+    dependants: list[Dependant], schemes: dict[str, Mapping[str, Any]], where: str
+) -> list[dict[str, list[str]]] | None:
+    """The operation's ``security``, and its schemes added to ``schemes``."""
+    seen: set[int] = set()
+    combined: list[dict[str, list[str]]] | None = None
+    for dependant in dependants:
+        declared = getattr(dependant.call, "openapi_security", None)
+        if not isinstance(declared, OpenAPISecurity) or id(declared) in seen:
+            continue
+        seen.add(id(declared))  # a dependency used by several guards counts once
+        for name, scheme in declared.schemes.items():
+            if schemes.setdefault(name, scheme) != scheme:
+                raise ConfigurationError(
+                    f"{where}: two dependencies describe the security scheme {name!r} "
+                    "differently; give each scheme its own name"
+                )
+        alternatives = [dict(r) for r in declared.requirements]
+        if not alternatives:
+            continue
+        if combined is None:
+            combined = [_merge_requirements({}, more) for more in alternatives]
+        elif _names(combined) & _names(alternatives):
+            # The same credentials, checked again (a scope guard on top of
+            # "signed in"): each alternative is refined by its counterpart.
+            combined = [
+                _merge_requirements(have, more)
+                for have in combined
+                for more in alternatives
+                if have.keys() == more.keys()
+            ]
+        else:
+            # Other credentials: both are needed, in every combination.
+            combined = [
+                _merge_requirements(have, more) for have in combined for more in alternatives
+            ]
+    if combined is None:
+        return None
+    unique: list[dict[str, list[str]]] = []
+    for requirement in combined:
+        if requirement not in unique:
+            unique.append(requirement)
+    return unique
+
+
+def _names(requirements: Iterable[Mapping[str, Any]]) -> set[str]:
+    return {name for requirement in requirements for name in requirement}
+
+
+def _merge_requirements(
+    have: Mapping[str, Sequence[str]], more: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
+    merged = {name: list(scopes) for name, scopes in have.items()}
+    for name, scopes in more.items():
+        merged[name] = list(dict.fromkeys([*merged.get(name, []), *scopes]))
+    return merged
 
 
 # -- JSON Schema for Python annotations ---------------------------------------------
@@ -430,6 +519,7 @@ def generate_openapi(
     registry = SchemaRegistry(forbid_extra=forbid_extra, reserved=_PROBLEM_SCHEMAS)
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
+    security_schemes: dict[str, Mapping[str, Any]] = {}
     tags: dict[str, None] = {}  # first-seen order
     linked: list[tuple[str, str]] = []  # (route, operationId it links to), checked at the end
     for route in routes:
@@ -443,7 +533,9 @@ def generate_openapi(
         for method in [m for m in _METHOD_ORDER if m in methods]:
             if method in item:
                 continue  # /items/{id:int} and /items/{id}: one OpenAPI path; the first wins
-            operation = _operation(route, method, convertors, registry, operation_ids)
+            operation = _operation(
+                route, method, convertors, registry, operation_ids, security_schemes
+            )
             tags.update(dict.fromkeys(operation.get("tags", ())))
             item[method] = operation
             linked.extend((_where(route), target) for target in _declared_links(route))
@@ -468,6 +560,10 @@ def generate_openapi(
         "schemas": {**_PROBLEM_SCHEMAS, **dict(sorted(registry.components.items()))},
         "responses": _PROBLEM_RESPONSES,
     }
+    if security_schemes:
+        document["components"]["securitySchemes"] = {
+            name: dict(scheme) for name, scheme in sorted(security_schemes.items())
+        }
     return document
 
 
@@ -483,6 +579,7 @@ def _operation(
     convertors: list[tuple[str, str]],
     registry: SchemaRegistry,
     operation_ids: set[str],
+    security_schemes: dict[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     assert route.plan is not None
     dependants = list(route.plan.dependant.walk())
@@ -511,6 +608,9 @@ def _operation(
         _add_links(operation["responses"], links, route)
     if route.options.get("deprecated"):
         operation["deprecated"] = True
+    security = _security(dependants, security_schemes, _where(route))
+    if security is not None:
+        operation["security"] = security
     return operation
 
 

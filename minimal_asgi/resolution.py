@@ -23,6 +23,7 @@ from minimal_asgi.dependencies import (
     _REQUIRED,
     BackgroundSource,
     BodySource,
+    ConnectionSource,
     Dependant,
     DependencyOverrides,
     DependsSource,
@@ -150,6 +151,11 @@ class Context:
             if self.websocket is None:
                 raise RuntimeError(f"{source.name!r} needs a WebSocket, and there is none here")
             return self.websocket
+        if isinstance(source, ConnectionSource):
+            connection = self.request or self.websocket
+            if connection is None:
+                raise RuntimeError(f"{source.name!r} needs a connection, and there is none here")
+            return connection
         raise AssertionError(source)  # pragma: no cover
 
     def _text(self, source: TextSource) -> Any:

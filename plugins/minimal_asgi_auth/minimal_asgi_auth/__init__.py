@@ -4,25 +4,34 @@
   on ``hmac``, ``hashlib``, ``base64`` and ``json``.
 - :mod:`minimal_asgi_auth.passwords`: argon2id password hashing, legacy bcrypt
   hashes verified and upgraded, equal-time answers for unknown users.
-
-Tokens, sessions, API keys and guards are to come in this package; they will
-be set up by the :class:`Auth` plugin (``App(plugins=["auth"])``).
+- :mod:`minimal_asgi_auth.tokens`: access tokens and refresh tokens, rotated,
+  with reuse detection (``Tokens``).
+- :mod:`minimal_asgi_auth.sessions`: server-side sessions behind a ``__Host-``
+  cookie (``Sessions``).
+- :mod:`minimal_asgi_auth.apikeys`: API keys shown once, stored hashed (``APIKeys``).
+- :mod:`minimal_asgi_auth.guards`: the :class:`Auth` plugin - ``current_user``,
+  ``requires``, ``requires_permission``, ``requires_scopes`` - with roles and
+  permissions in :mod:`minimal_asgi_auth.principal` (``RBAC``) and the same
+  check for whole path prefixes in :mod:`minimal_asgi_auth.middleware`.
+- :mod:`minimal_asgi_auth.oauth2`: an RFC 6749 token endpoint (``TokenEndpoint``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import jwt, passwords
-
-if TYPE_CHECKING:
-    from minimal_asgi import App
+from .apikeys import APIKey, APIKeys, MemoryAPIKeyStore, RedisAPIKeyStore
+from .guards import Auth
+from .middleware import RequireAuth
+from .oauth2 import Grant, OAuth2Client, TokenEndpoint
+from .principal import RBAC, Principal
+from .sessions import MemorySessionStore, RedisSessionStore, Session, Sessions
+from .stores import StoreUnavailable
+from .tokens import InvalidRefreshToken, MemoryRefreshStore, RedisRefreshStore, TokenPair, Tokens
 
 __all__ = ["Auth", "jwt", "passwords"]
-
-
-class Auth:
-    """The plugin object. For now it registers nothing: the two modules are used directly."""
-
-    def setup(self, app: App) -> None:
-        """Nothing yet; guards and token endpoints will be registered here."""
+__all__ += [
+    "RBAC", "APIKey", "APIKeys", "Grant", "InvalidRefreshToken", "MemoryAPIKeyStore",
+    "MemoryRefreshStore", "MemorySessionStore", "OAuth2Client", "Principal", "RedisAPIKeyStore",
+    "RedisRefreshStore", "RedisSessionStore", "RequireAuth", "Session", "Sessions",
+    "StoreUnavailable", "TokenEndpoint", "TokenPair", "Tokens",
+]  # fmt: skip
