@@ -147,6 +147,7 @@ def http_get(url: str, timeout: float, max_size: int) -> bytes:
                 raise JWKSError(f"GET {url} answered {response.status}, expected 200")
             body: bytes = response.read(max_size + 1)
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the connection open
         raise JWKSError(f"GET {url} answered {exc.code}, expected 200") from None
     except (urllib.error.URLError, OSError) as exc:
         raise JWKSError(f"GET {url} failed: {exc}") from None
