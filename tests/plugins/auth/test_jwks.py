@@ -236,7 +236,14 @@ def test_unusable_keys_are_skipped_with_a_reason(caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.WARNING, "minimal_asgi_auth.jwks"):
         keys = parse_jwks(json.dumps(document).encode())
     assert list(keys) == ["good"]
-    for reason in ["symmetric", "private key", "'use'", "'alg' 'HS256'", "appears twice", "no 'kid' string"]:
+    for reason in [
+        "symmetric",
+        "private key",
+        "'use'",
+        "'alg' 'HS256'",
+        "appears twice",
+        "no 'kid' string",
+    ]:
         assert reason in caplog.text
     with pytest.raises(JWKSError, match='"keys" list'):
         parse_jwks(b'{"keys": {}}')
