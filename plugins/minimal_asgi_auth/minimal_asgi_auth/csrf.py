@@ -241,6 +241,9 @@ class CSRFMiddleware:
     browsers are covered by the first check), or always
     (``require_token="always"``). Requests without the session cookie are not
     cookie-authenticated, so a forged one carries no authority.
+
+    WebSocket handshakes get the cross-origin check too (``websockets=True``):
+    a socket opened by another site's page would carry the user's cookies.
     """
 
     def __init__(
@@ -253,8 +256,10 @@ class CSRFMiddleware:
         session_cookie: str = "__Host-session",
         require_token: Literal["old-browsers", "always"] = "old-browsers",
         protection: CrossOriginProtection | None = None,
+        websockets: bool = True,
     ) -> None:
         self.app = app
+        self.websockets = websockets
         self.protection = protection or CrossOriginProtection(trusted_origins, bypass)
         if require_token not in ("old-browsers", "always"):
             raise ConfigurationError("require_token is 'old-browsers' or 'always'")
@@ -263,6 +268,9 @@ class CSRFMiddleware:
         self.require_token = require_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and self.websockets:
+            await self._websocket(scope, receive, send)
+            return
         # PERF: a safe method is one set look-up and nothing else.
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
@@ -275,6 +283,19 @@ class CSRFMiddleware:
             return
         logger.warning("CSRF: refused %s %s: %s", scope["method"], scope["path"], reason)
         await ProblemResponse(403, reason, title="Cross-site request refused")(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Cross-site WebSocket hijacking: a handshake is a GET, but the socket
+        # it opens carries the user's cookies both ways, so another site's
+        # page must not open one. Same rules as a state-changing request.
+        reason = self.protection.refusal("WEBSOCKET", scope["path"], scope["headers"])
+        if reason is None:
+            await self.app(scope, receive, send)
+            return
+        logger.warning("CSRF: refused a WebSocket to %s: %s", scope["path"], reason)
+        await receive()  # websocket.connect
+        # Closed before accept: the server refuses the handshake with a 403.
+        await send({"type": "websocket.close", "code": 1008})
 
     async def _check_token(self, scope: Scope, receive: Receive) -> tuple[Receive, str | None]:
         assert self.tokens is not None

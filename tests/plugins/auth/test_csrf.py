@@ -8,7 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from minimal_asgi import App, ConfigurationError, HTMLResponse, Request, Response
+from minimal_asgi import (
+    App,
+    ConfigurationError,
+    HTMLResponse,
+    Request,
+    Response,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from minimal_asgi.testing import TestClient
 from minimal_asgi_auth.csrf import (
     CrossOriginProtection,
@@ -349,3 +357,55 @@ def test_a_forged_form_post_from_an_attacker_page_on_another_port_is_refused() -
                 }
                 assert httpx.post(form.group(1), data=fields, headers=own).status_code == 200
     assert changed == ["mallory"]  # only the bank's own request changed anything
+
+
+# ---------------------------------------------------------------- WebSockets
+
+
+def websocket_app(**options: Any) -> App:
+    app = App()
+
+    @app.websocket("/live")
+    async def live(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("balance: 100")
+        await websocket.close()
+
+    app.add_middleware(CSRFMiddleware, **options)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("headers", "opens"),
+    [
+        ({"sec-fetch-site": "same-origin", "origin": "https://bank.example"}, True),
+        ({"origin": "https://bank.example"}, True),
+        ({}, True),
+        ({"sec-fetch-site": "cross-site", "origin": "https://evil.example"}, False),
+        ({"origin": "https://evil.example"}, False),
+        ({"origin": "null"}, False),
+    ],
+)
+def test_another_sites_page_cannot_open_a_websocket_with_the_users_cookies(
+    headers: dict[str, str], opens: bool
+) -> None:
+    with TestClient(websocket_app(), base_url="https://bank.example") as client:
+        all_headers = {"host": "bank.example", "cookie": "session=victim", **headers}
+        if opens:
+            with client.websocket_connect("/live", headers=all_headers) as socket:
+                assert socket.receive_text() == "balance: 100"
+        else:
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                client.websocket_connect("/live", headers=all_headers),
+            ):
+                pass
+            assert refused.value.code == 1008
+
+
+def test_the_websocket_check_can_be_turned_off() -> None:
+    app = websocket_app(websockets=False)
+    with TestClient(app) as client:
+        headers = {"sec-fetch-site": "cross-site", "origin": "https://evil.example"}
+        with client.websocket_connect("/live", headers=headers) as socket:
+            assert socket.receive_text() == "balance: 100"
