@@ -87,6 +87,7 @@ class CrossOriginProtection:
     def __init__(self, trusted_origins: Iterable[str] = (), bypass: Iterable[str] = ()) -> None:
         if isinstance(trusted_origins, str) or isinstance(bypass, str):
             raise ConfigurationError("trusted_origins and bypass take lists of strings")
+        bypass = tuple(bypass)
         self.trusted_origins = frozenset(_checked_origin(o) for o in trusted_origins)
         self.bypass_exact = frozenset(p for p in bypass if not p.endswith("/"))
         self.bypass_prefixes = tuple(p for p in bypass if p.endswith("/"))

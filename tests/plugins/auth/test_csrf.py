@@ -409,3 +409,27 @@ def test_the_websocket_check_can_be_turned_off() -> None:
         headers = {"sec-fetch-site": "cross-site", "origin": "https://evil.example"}
         with client.websocket_connect("/live", headers=headers) as socket:
             assert socket.receive_text() == "balance: 100"
+
+
+def test_the_protection_itself_is_usable_without_the_middleware() -> None:
+    protection = CrossOriginProtection(bypass=(path for path in ["/hooks/exact"]))
+    cross_site = [(b"sec-fetch-site", b"cross-site"), (b"host", b"bank.example")]
+    assert protection.refusal("GET", "/transfer", cross_site) is None
+    assert protection.refusal("POST", "/hooks/exact", cross_site) is None
+    assert protection.refusal("POST", "/hooks/exact/more", cross_site) is not None
+    with pytest.raises(ConfigurationError, match="require_token"):
+        CSRFMiddleware(App(), require_token="sometimes")  # type: ignore[arg-type]
+
+
+def test_a_form_too_large_to_look_into_needs_the_token_in_the_header() -> None:
+    app, changed, tokens = token_app()
+    with TestClient(app, base_url="https://bank.example") as client:
+        client.post("/login")
+        token = client.cookies["__Host-csrf"]
+        big = {"to": "alice", "padding": "x" * 70_000, "csrf_token": token}
+        assert client.post("/transfer", data=big).status_code == 403
+        headers = {"x-csrf-token": token}
+        assert client.post("/transfer", data=big, headers=headers).status_code == 200
+        assert not tokens.valid("no-dot-in-it", "session-1")
+        assert not tokens.valid(token + "x" * 200, "session-1")
+    assert changed == ["alice"]

@@ -300,3 +300,68 @@ def test_every_position_is_covered_by_the_signature(algorithm: str) -> None:
                 algorithms=[algorithm],
                 now=NOW,
             )
+
+
+@pytest.mark.parametrize(
+    ("jwk", "message"),
+    [
+        ({"kty": "RSA", "n": "not base64!", "e": "AQAB"}, "base64url"),
+        ({"kty": "RSA", "e": "AQAB"}, "'n'"),
+        ({"kty": "RSA", "n": "AQAB", "e": "AQAB"}, "RSA"),
+        ({**RFC7515_A3_PUBLIC_JWK, "crv": "P-384"}, "P-256"),
+        ({**RFC7515_A3_PUBLIC_JWK, "x": "AAAA"}, "32 bytes"),
+        ({"kty": "OKP", "crv": "Ed448", "x": RFC8037_PUBLIC_JWK["x"]}, "Ed25519"),
+        ({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}, "not a valid key"),
+        ({"kty": "XYZ"}, "unsupported JWK kty"),
+        ("{not json", "not JSON"),
+        ("[1, 2]", "JSON object"),
+    ],
+)
+def test_malformed_jwks_are_configuration_errors(jwk: Any, message: str) -> None:
+    with pytest.raises(jwt.InvalidKeyError, match=message):
+        PublicKey.from_jwk(jwk)
+
+
+def test_other_loading_mistakes_are_configuration_errors() -> None:
+    with pytest.raises(jwt.InvalidKeyError, match="cannot generate"):
+        PrivateKey.generate("HS256")
+    with pytest.raises(jwt.InvalidKeyError, match="PEM private key"):
+        PrivateKey.from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(jwt.InvalidKeyError, match="must be bytes"):
+        PublicKey.from_der("MIIB")  # type: ignore[arg-type]
+    with pytest.raises(jwt.InvalidKeyError, match="cryptography private key"):
+        PrivateKey(PUBLIC["EdDSA"])  # type: ignore[arg-type]
+    assert not PUBLIC["EdDSA"].verify("ES256", b"data", bytes(64))  # the backstop
+
+
+def test_an_rsa_private_jwk_and_a_certificate_load() -> None:
+    import datetime
+
+    from cryptography import x509
+
+    raw = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = raw.private_numbers()
+
+    def b64(value: int) -> str:
+        data = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    public_jwk = PublicKey(raw.public_key()).to_jwk()
+    private_jwk = {**public_jwk, "d": b64(numbers.d), "p": b64(numbers.p), "q": b64(numbers.q)}
+    signed = jwt.encode({"exp": NOW + 5}, PrivateKey.from_jwk(private_jwk), "RS256")
+    assert jwt.decode(signed, PublicKey.from_jwk(public_jwk), algorithms=["RS256"], now=NOW)
+
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "idp.example")])
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(raw.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=30))
+        .sign(raw, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    assert PublicKey.from_pem(pem).to_jwk() == public_jwk
