@@ -1,4 +1,4 @@
-"""RS256, ES256 and EdDSA: RFC vectors, keys bound to algorithms, PyJWT interop, properties."""
+"""RS256, ES256, EdDSA: RFC vectors, keys bound to algorithms, PyJWT interop; properties for all."""
 
 from __future__ import annotations
 
@@ -262,19 +262,24 @@ def test_we_refuse_pyjwt_es256_tokens_whose_signature_is_der() -> None:
 
 # ---------------------------------------------------------------- properties
 
+# Every algorithm, the HMAC ones included: (the signing key, the verifying key).
+EVERY_ALGORITHM: dict[str, tuple[Any, Any]] = {
+    **{algorithm: (PRIVATE[algorithm], PUBLIC[algorithm]) for algorithm in ASYMMETRIC},
+    **{
+        algorithm: (bytes(range(64)), bytes(range(64))) for algorithm in ["HS256", "HS384", "HS512"]
+    },
+}
 TOKENS = {
-    algorithm: jwt.encode(
-        {"sub": "42", "role": "user", "exp": NOW + 60}, PRIVATE[algorithm], algorithm
-    )
-    for algorithm in ASYMMETRIC
+    algorithm: jwt.encode({"sub": "42", "role": "user", "exp": NOW + 60}, signer, algorithm)
+    for algorithm, (signer, _) in EVERY_ALGORITHM.items()
 }
 REPLACEMENTS = string.ascii_letters + string.digits + "-_.=+/ \x00é"
 
 
-@pytest.mark.parametrize("algorithm", ASYMMETRIC)
+@pytest.mark.parametrize("algorithm", sorted(EVERY_ALGORITHM))
 def test_any_single_byte_change_is_refused_for_each_algorithm(algorithm: str) -> None:
-    valid = TOKENS[algorithm]
-    assert jwt.decode(valid, PUBLIC[algorithm], algorithms=[algorithm], now=NOW)
+    valid, verifier = TOKENS[algorithm], EVERY_ALGORITHM[algorithm][1]
+    assert jwt.decode(valid, verifier, algorithms=[algorithm], now=NOW)
 
     @settings(max_examples=200, derandomize=True, deadline=None)
     @given(st.integers(0, len(valid) - 1), st.sampled_from(REPLACEMENTS))
@@ -283,20 +288,20 @@ def test_any_single_byte_change_is_refused_for_each_algorithm(algorithm: str) ->
             replacement = "A" if replacement != "A" else "B"
         changed = valid[:position] + replacement + valid[position + 1 :]
         with pytest.raises(jwt.InvalidTokenError):
-            jwt.decode(changed, PUBLIC[algorithm], algorithms=[algorithm], now=NOW)
+            jwt.decode(changed, verifier, algorithms=[algorithm], now=NOW)
 
     single_change()
 
 
-@pytest.mark.parametrize("algorithm", ASYMMETRIC)
+@pytest.mark.parametrize("algorithm", sorted(EVERY_ALGORITHM))
 def test_every_position_is_covered_by_the_signature(algorithm: str) -> None:
-    valid = TOKENS[algorithm]
+    valid, verifier = TOKENS[algorithm], EVERY_ALGORITHM[algorithm][1]
     for position in range(len(valid)):
         replacement = "A" if valid[position] != "A" else "B"
         with pytest.raises(jwt.InvalidTokenError):
             jwt.decode(
                 valid[:position] + replacement + valid[position + 1 :],
-                PUBLIC[algorithm],
+                verifier,
                 algorithms=[algorithm],
                 now=NOW,
             )
