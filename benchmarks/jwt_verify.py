@@ -1,6 +1,8 @@
 """Tokens verified per second: minimal_asgi_auth.jwt against PyJWT, and one argon2 login.
 
-Both verifiers check the same HS256 token with the same key, the same claims
+For each algorithm - HS256, RS256 (2048-bit RSA), ES256 (P-256) and EdDSA
+(Ed25519) - both verifiers check the same token with the same key (loaded
+once, outside the timing, as an app does at startup), the same claims
 (``exp``, ``aud``, ``iss``) and a one-algorithm allow-list, in interleaved
 rounds in one process; the report gives the ratio per round (ours / PyJWT's
 rate, higher is better for us) and its median. Then one argon2id verification
@@ -10,7 +12,7 @@ at login, and a token on every request. Last, a login for an unknown user
 (a dummy hash verified) is timed against a wrong password: the medians should
 be within 5%, so the answer time does not reveal which accounts exist.
 
-Run: ``python -m benchmarks.jwt_verify`` (from the repository root; ~20 s).
+Run: ``python -m benchmarks.jwt_verify`` (from the repository root; ~50 s).
 The report is written to benchmarks/results/jwt_verify.md.
 """
 
@@ -22,14 +24,24 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import cryptography
 import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from minimal_asgi_auth import jwt, passwords
+from minimal_asgi_auth.keys import PrivateKey
 
 KEY = b"benchmark-secret-benchmark-secret-0123456789"
 CLAIMS = {"sub": "42", "aud": "api", "iss": "https://idp.example", "exp": int(time.time()) + 3600}
 TOKEN = jwt.encode(CLAIMS, KEY)
+ASYMMETRIC = ["RS256", "ES256", "EdDSA"]
+RAW_KEYS: dict[str, Callable[[], Any]] = {
+    "RS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "EdDSA": ed25519.Ed25519PrivateKey.generate,
+}
 ROUNDS = 9
 ROUND_SECONDS = 0.3
 RESULTS = Path(__file__).parent / "results" / "jwt_verify.md"
@@ -41,6 +53,47 @@ def ours() -> None:
 
 def theirs() -> None:
     pyjwt.decode(TOKEN, KEY, algorithms=["HS256"], audience="api", issuer="https://idp.example")
+
+
+def asymmetric_pair(algorithm: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Our decode and PyJWT's, for one asymmetric algorithm, each with its key loaded once."""
+    raw = RAW_KEYS[algorithm]()
+    private = PrivateKey(raw)
+    token = jwt.encode(CLAIMS, private, algorithm)
+    our_key = private.public_key()
+    their_key = raw.public_key()  # the same key as a cryptography object, which PyJWT takes
+
+    def our_decode() -> None:
+        jwt.decode(
+            token, our_key, algorithms=[algorithm], audience="api", issuer="https://idp.example"
+        )
+
+    def their_decode() -> None:
+        pyjwt.decode(
+            token,
+            their_key,
+            algorithms=[algorithm],
+            audience="api",
+            issuer="https://idp.example",
+        )
+
+    return our_decode, their_decode
+
+
+def compare(
+    ours: Callable[[], None], theirs: Callable[[], None]
+) -> tuple[list[float], list[float], list[float]]:
+    """Interleaved rounds: (ratios, our rates, their rates)."""
+    ours(), theirs()  # both accept the token (each raises otherwise)
+    ratios, our_rates, their_rates = [], [], []
+    for round_number in range(ROUNDS):
+        # Alternate which goes first, so drift on a shared machine hits both alike.
+        first, second = (ours, theirs) if round_number % 2 == 0 else (theirs, ours)
+        rates = {first: rate(first, ROUND_SECONDS), second: rate(second, ROUND_SECONDS)}
+        our_rates.append(rates[ours])
+        their_rates.append(rates[theirs])
+        ratios.append(rates[ours] / rates[theirs])
+    return ratios, our_rates, their_rates
 
 
 def rate(function: Callable[[], None], seconds: float) -> float:
@@ -63,15 +116,15 @@ def row(name: str, values: list[float], form: str) -> str:
 
 
 def main() -> None:
-    ours(), theirs()  # both accept the token (each raises otherwise)
-    jwt_ratios, our_rates, their_rates = [], [], []
-    for round_number in range(ROUNDS):
-        # Alternate which goes first, so drift on a shared machine hits both alike.
-        first, second = (ours, theirs) if round_number % 2 == 0 else (theirs, ours)
-        rates = {first: rate(first, ROUND_SECONDS), second: rate(second, ROUND_SECONDS)}
-        our_rates.append(rates[ours])
-        their_rates.append(rates[theirs])
-        jwt_ratios.append(rates[ours] / rates[theirs])
+    jwt_ratios, our_rates, their_rates = compare(ours, theirs)
+    asymmetric_rows = []
+    for algorithm in ASYMMETRIC:
+        ratios, mine, pyjwts = compare(*asymmetric_pair(algorithm))
+        asymmetric_rows += [
+            row(f"{algorithm}: ours / PyJWT, tokens verified per second", ratios, "{:.2f}x"),
+            row(f"{algorithm}: ours, tokens per second", mine, "{:,.0f}"),
+            row(f"{algorithm}: PyJWT, tokens per second", pyjwts, "{:,.0f}"),
+        ]
 
     stored = passwords.hash("correct horse battery staple")
     login_ratios, login_seconds = [], []
@@ -105,17 +158,18 @@ def main() -> None:
             f"- date (UTC): {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}",
             f"- machine: {os.cpu_count()} CPU(s), {platform.platform()}",
             f"- Python: {platform.python_implementation()} {platform.python_version()};"
-            f" PyJWT {pyjwt.__version__}",
+            f" PyJWT {pyjwt.__version__}; cryptography {cryptography.__version__}",
             f"- load average (1, 5, 15 min) at the end: {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}"
             " (shared machine: read the ratios, not the rates)",
-            f"- settings: {ROUNDS} interleaved rounds of {ROUND_SECONDS} s each;"
-            " same HS256 token, key and checks (exp, aud, iss)",
+            f"- settings: {ROUNDS} interleaved rounds of {ROUND_SECONDS} s each per algorithm;"
+            " same token, key and checks (exp, aud, iss) for both verifiers",
             "",
             "| | median | min | max |",
             "|---|--:|--:|--:|",
-            row("ours / PyJWT, tokens verified per second", jwt_ratios, "{:.2f}x"),
-            row("ours, tokens per second", our_rates, "{:,.0f}"),
-            row("PyJWT, tokens per second", their_rates, "{:,.0f}"),
+            row("HS256: ours / PyJWT, tokens verified per second", jwt_ratios, "{:.2f}x"),
+            row("HS256: ours, tokens per second", our_rates, "{:,.0f}"),
+            row("HS256: PyJWT, tokens per second", their_rates, "{:,.0f}"),
+            *asymmetric_rows,
             row("one argon2id login / one token verification", login_ratios, "{:,.0f}x"),
             row("one argon2id login, ms (64 MiB, t=3, p=4)", login_ms, "{:.0f}"),
             row(

@@ -14,11 +14,19 @@
   permissions in :mod:`minimal_asgi_auth.principal` (``RBAC``) and the same
   check for whole path prefixes in :mod:`minimal_asgi_auth.middleware`.
 - :mod:`minimal_asgi_auth.oauth2`: an RFC 6749 token endpoint (``TokenEndpoint``).
+- :mod:`minimal_asgi_auth.keys`: typed keys (HMAC secret, RSA/P-256/Ed25519
+  public and private keys), each bound to its algorithms.
+- :mod:`minimal_asgi_auth.jwks`: an identity provider's JWKS, fetched, cached,
+  refreshed on rotation.
+- :mod:`minimal_asgi_auth.csrf`: cross-origin protection (Fetch Metadata and
+  Origin), double-submit tokens, the OAuth state bound to the browser.
+- :mod:`minimal_asgi_auth.settings`: the signing keys from the environment,
+  refused in production when weak.
 """
 
 from __future__ import annotations
 
-from . import jwt, passwords
+from . import csrf, jwks, jwt, keys, passwords, settings
 from .apikeys import APIKey, APIKeys, MemoryAPIKeyStore, RedisAPIKeyStore
 from .guards import Auth
 from .middleware import RequireAuth
@@ -35,3 +43,4 @@ __all__ += [
     "RedisRefreshStore", "RedisSessionStore", "RequireAuth", "Session", "Sessions",
     "StoreUnavailable", "TokenEndpoint", "TokenPair", "Tokens",
 ]  # fmt: skip
+__all__ += ["csrf", "jwks", "keys", "settings"]

@@ -1,15 +1,18 @@
-"""JSON Web Tokens (RFC 7519), HMAC-signed (RFC 7515, RFC 7518 section 3.2), written by hand.
+"""JSON Web Tokens (RFC 7519), signed (RFC 7515, RFC 7518), written by hand.
 
 A JWT is three base64url segments, ``header.payload.signature``; the signature
-is an HMAC over the first two *exactly as they travel*. Most published JWT
+covers the first two *exactly as they travel*: an HMAC (HS256/384/512, on
+``hmac``), or an RSA, ECDSA or Ed25519 signature (RS256, ES256, EdDSA, whose
+maths is ``cryptography``'s, see keys.py). Most published JWT
 vulnerabilities are not in the maths but in the checks around it, so every
 check here says which attack it stops (see docs/19-authentication.md):
 
 - **Algorithm allow-list.** The caller names the algorithms it accepts; the
   token's ``alg`` only selects among them. ``none`` (in any letter case) is
   never accepted, even if listed (CVE-2015-9235 class).
-- **Typed keys.** A key is an :class:`HMACKey`; a ``str``, or bytes that look
-  like a public key (PEM, DER, OpenSSH, JWK), are refused as HMAC secrets, so a
+- **Typed keys.** A key is an :class:`HMACKey` or a :class:`PublicKey`, and
+  each serves only its own algorithms; a ``str``, or bytes that look like a
+  public key (PEM, DER, OpenSSH, JWK), are refused as HMAC secrets, so a
   public key can never be used to *verify* an HMAC that an attacker computed
   with it (the algorithm-confusion class: CVE-2017-11424, CVE-2022-29217,
   CVE-2022-29161). Secrets shorter than 256 bits are refused (RFC 7518 3.2).
@@ -29,15 +32,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 
+from .keys import (
+    ASYMMETRIC_ALGORITHMS,
+    HMAC_ALGORITHMS,
+    HMACKey,
+    InvalidKeyError,
+    PrivateKey,
+    PublicKey,
+)
+
 __all__ = [
+    "ALGORITHMS",
+    "ASYMMETRIC_ALGORITHMS",
     "DEFAULT_MAX_SIZE",
     "HMAC_ALGORITHMS",
     "DecodeError",
@@ -55,6 +67,8 @@ __all__ = [
     "InvalidTypeError",
     "Key",
     "MissingClaimError",
+    "PrivateKey",
+    "PublicKey",
     "TokenTooLargeError",
     "decode",
     "encode",
@@ -64,13 +78,7 @@ __all__ = [
 DEFAULT_MAX_SIZE: Final = 8192
 """Bytes: a token larger than this is refused before any decoding."""
 
-MIN_HMAC_KEY_BYTES: Final = 32  # 256 bits (RFC 7518 section 3.2, for HS256 and up)
-
-HMAC_ALGORITHMS: Final[Mapping[str, Callable[..., Any]]] = {
-    "HS256": hashlib.sha256,
-    "HS384": hashlib.sha384,
-    "HS512": hashlib.sha512,
-}
+ALGORITHMS: Final = frozenset(HMAC_ALGORITHMS) | frozenset(ASYMMETRIC_ALGORITHMS)
 
 # ---------------------------------------------------------------- errors
 
@@ -127,101 +135,47 @@ class MissingClaimError(InvalidTokenError):
     """A claim the caller requires is absent."""
 
 
-class InvalidKeyError(ValueError):
-    """A key given by the *application* is unusable: a configuration error, not a bad token."""
-
-
 # ---------------------------------------------------------------- keys
 
-# What public keys look like when serialised; refused as HMAC secrets so that a
-# verifier handed "the issuer's key" can never turn it into an HMAC secret.
-_PUBLIC_KEY_MARKERS: Final = (
-    b"-----BEGIN",  # PEM: public keys, certificates, private keys
-    b"ssh-rsa",
-    b"ssh-ed25519",
-    b"ecdsa-sha2-",
-    b"ssh-dss",
-)
-
-
-class HMACKey:
-    """A shared secret for HS256/HS384/HS512, checked once, when it is made.
-
-    Only an ``HMACKey`` (or ``bytes``, wrapped into one) can verify an HMAC; a
-    ``str`` is refused because PEM public keys are usually strings.
-    """
-
-    __slots__ = ("_secret",)
-
-    def __init__(self, secret: bytes) -> None:
-        if not isinstance(secret, (bytes, bytearray)):
-            raise InvalidKeyError(
-                f"an HMAC secret must be bytes, not {type(secret).__name__}; "
-                "encode a text secret explicitly (secret.encode()); "
-                "better, use secrets.token_bytes(32)"
-            )
-        secret = bytes(secret)
-        if len(secret) < MIN_HMAC_KEY_BYTES:
-            raise InvalidKeyError(
-                f"an HMAC secret must be at least {MIN_HMAC_KEY_BYTES} bytes (256 bits), "
-                f"got {len(secret)}; "
-                "generate one with secrets.token_bytes(32)"
-            )
-        if _looks_like_a_public_key(secret):
-            raise InvalidKeyError(
-                "this looks like a public key or certificate, not an HMAC secret; "
-                "a public key must never be used as an HMAC secret (algorithm confusion)"
-            )
-        self._secret = secret
-
-    def check_for(self, algorithm: str) -> None:
-        """Refuse a secret shorter than the algorithm's hash (RFC 7518 3.2).
-
-        32 bytes for HS256, 48 for HS384, 64 for HS512.
-        """
-        needed = HMAC_ALGORITHMS[algorithm]().digest_size
-        if len(self._secret) < needed:
-            raise InvalidKeyError(
-                f"{algorithm} needs a secret of at least {needed} bytes, "
-                f"this one has {len(self._secret)}; "
-                f"generate one with secrets.token_bytes({needed})"
-            )
-
-    def sign(self, algorithm: str, signing_input: bytes) -> bytes:
-        return hmac.new(self._secret, signing_input, HMAC_ALGORITHMS[algorithm]).digest()
-
-    def __repr__(self) -> str:
-        return "HMACKey(<secret>)"  # never the secret itself: reprs end up in logs
-
-
-def _looks_like_a_public_key(secret: bytes) -> bool:
-    stripped = secret.lstrip()
-    if stripped.startswith(_PUBLIC_KEY_MARKERS):
-        return True
-    if stripped.startswith(b"{") and b'"kty"' in stripped:
-        return True  # a JWK
-    # DER SubjectPublicKeyInfo: a SEQUENCE holding a SEQUENCE holding an OID.
-    return bool(
-        re.match(rb"\x30[\x81\x82]..?\x30[\x0d\x13\x05\x0a]\x06", secret, re.DOTALL)
-    ) or bool(re.match(rb"\x30[\x2a\x59]\x30[\x05\x13]\x06", secret))
-
-
-Key = bytes | HMACKey
+# A verifying key: an HMAC secret (bytes become an HMACKey) or a public key.
+# There is no automatic detection: the *type* of the key the application
+# passed decides what it can do, never the token's 'alg'.
+Key = bytes | HMACKey | PublicKey
 KeyArgument = Key | Mapping[str, Key]
+SigningKey = bytes | HMACKey | PrivateKey
+SigningKeyArgument = SigningKey | Mapping[str, SigningKey]
+_Verifier = HMACKey | PublicKey
+_Signer = HMACKey | PrivateKey
 
 
-def _as_key(key: object) -> HMACKey:
-    if isinstance(key, HMACKey):
+def _as_key(key: object) -> _Verifier:
+    if isinstance(key, (HMACKey, PublicKey)):
         return key
     if isinstance(key, (bytes, bytearray)):
         return HMACKey(bytes(key))
+    if isinstance(key, PrivateKey):
+        raise InvalidKeyError(
+            "a PrivateKey signs; verify with its public half: key.public_key()"
+        )
     raise InvalidKeyError(
-        f"a key must be bytes or an HMACKey, not {type(key).__name__} "
+        f"a key must be bytes, an HMACKey or a PublicKey, not {type(key).__name__} "
         "(a text or public key is never accepted as an HMAC secret)"
     )
 
 
-def _as_keyring(key: KeyArgument) -> HMACKey | dict[str, HMACKey]:
+def _as_signer(key: object) -> _Signer:
+    if isinstance(key, (HMACKey, PrivateKey)):
+        return key
+    if isinstance(key, (bytes, bytearray)):
+        return HMACKey(bytes(key))
+    if isinstance(key, PublicKey):
+        raise InvalidKeyError("a PublicKey can only verify; sign with a PrivateKey")
+    raise InvalidKeyError(
+        f"a signing key must be bytes, an HMACKey or a PrivateKey, not {type(key).__name__}"
+    )
+
+
+def _as_keyring(key: KeyArgument) -> _Verifier | dict[str, _Verifier]:
     if isinstance(key, Mapping):
         if not key:
             raise InvalidKeyError("the {kid: key} map is empty")
@@ -281,6 +235,9 @@ def _json_object(data: bytes, what: str) -> dict[str, Any]:
         if isinstance(exc, DecodeError):
             raise
         raise DecodeError(f"the {what} is not valid UTF-8 JSON") from None
+    except RecursionError:
+        # 8 KB of '[' nests deeper than the parser's stack: a 400, not a 500.
+        raise DecodeError(f"the {what} nests JSON too deeply") from None
     if not isinstance(value, dict):
         raise DecodeError(f"the {what} must be a JSON object, not {type(value).__name__}")
     return value
@@ -295,17 +252,19 @@ def _json_segment(value: Mapping[str, Any]) -> bytes:
 
 def encode(
     claims: Mapping[str, Any],
-    key: KeyArgument,
+    key: SigningKeyArgument,
     algorithm: str = "HS256",
     headers: Mapping[str, Any] | None = None,
 ) -> str:
     """Sign ``claims`` into a compact JWT.
 
-    With a ``{kid: key}`` map, ``headers`` must name the signing key's ``kid``.
+    ``key``: bytes or an :class:`HMACKey` for HS256/HS384/HS512, a
+    :class:`PrivateKey` for RS256/ES256/EdDSA. With a ``{kid: key}`` map,
+    ``headers`` must name the signing key's ``kid``.
     """
-    if algorithm not in HMAC_ALGORITHMS:
+    if algorithm not in ALGORITHMS:
         raise InvalidKeyError(
-            f"unsupported algorithm {algorithm!r}; use one of {sorted(HMAC_ALGORITHMS)}"
+            f"unsupported algorithm {algorithm!r}; use one of {sorted(ALGORITHMS)}"
         )
     if not isinstance(claims, Mapping):
         raise TypeError(f"claims must be a mapping, not {type(claims).__name__}")
@@ -313,18 +272,18 @@ def encode(
     if headers:
         header.update(headers)
         header["alg"] = algorithm  # the algorithm is the key's business, not a free header
-    keyring = _as_keyring(key)
-    _check_key_lengths(keyring, (algorithm,))
-    if isinstance(keyring, dict):
+    signer: _Signer
+    if isinstance(key, Mapping):
         kid = header.get("kid")
-        if kid not in keyring:
+        if not isinstance(kid, str) or kid not in key:
             raise InvalidKeyError(
                 "to sign with a key map, pass headers={'kid': ...} "
-                f"naming one of {sorted(keyring)}"
+                f"naming one of {sorted(key)}"
             )
-        signer = keyring[kid]
+        signer = _as_signer(key[kid])
     else:
-        signer = keyring
+        signer = _as_signer(key)
+    signer.check_for(algorithm)
     signing_input = _json_segment(header) + b"." + _json_segment(claims)
     return (signing_input + b"." + _b64encode(signer.sign(algorithm, signing_input))).decode(
         "ascii"
@@ -365,22 +324,40 @@ def _check_algorithms(algorithms: Iterable[str]) -> frozenset[str]:
         raise InvalidKeyError(
             "algorithms must name at least one algorithm, e.g. algorithms=['HS256']"
         )
-    unknown = allowed - HMAC_ALGORITHMS.keys()
+    unknown = allowed - ALGORITHMS
     if unknown:
         raise InvalidKeyError(
             f"unsupported algorithms {sorted(unknown)}; "
-            f"this module verifies {sorted(HMAC_ALGORITHMS)}"
+            f"this module verifies {sorted(ALGORITHMS)}"
         )
     return allowed
 
 
-def _check_key_lengths(keyring: HMACKey | dict[str, HMACKey], algorithms: Iterable[str]) -> None:
-    # Checked against every allowed algorithm before looking at the token, so a
-    # token cannot turn a configuration error into a 500 by choosing its alg.
-    keys = keyring.values() if isinstance(keyring, dict) else (keyring,)
-    for algorithm in algorithms:
-        for each in keys:
+def _check_keys(keyring: _Verifier | dict[str, _Verifier], allowed: frozenset[str]) -> None:
+    """Bind the allowed algorithms to the configured keys, before looking at any token.
+
+    One key must serve *every* allowed algorithm: ``algorithms=["RS256",
+    "HS256"]`` with an RSA public key is the algorithm-confusion setup itself,
+    and is refused here. In a ``{kid: key}`` map each allowed algorithm must be
+    served by some key; each token is then checked against its own kid's key.
+    Checked up front so a token cannot turn a configuration error into a 500
+    by choosing its ``alg``.
+    """
+    if not isinstance(keyring, dict):
+        for algorithm in allowed:
+            keyring.check_for(algorithm)
+        return
+    served: set[str] = set()
+    for each in keyring.values():
+        usable = allowed & each.algorithms
+        for algorithm in usable:
             each.check_for(algorithm)
+        served |= usable
+    if served != allowed:
+        raise InvalidKeyError(
+            f"no key in the map can verify {sorted(allowed - served)}; "
+            "remove them from algorithms=[...] or add a key of the right type"
+        )
 
 
 def decode(
@@ -405,7 +382,7 @@ def decode(
     """
     allowed = _check_algorithms(algorithms)
     keyring = _as_keyring(key)
-    _check_key_lengths(keyring, allowed)
+    _check_keys(keyring, allowed)
     raw = _raw(token, max_size)
 
     segments = raw.split(b".")
@@ -438,16 +415,23 @@ def decode(
             raise InvalidKeyIdError(
                 "the token has no 'kid' string, and the key is a {kid: key} map"
             )
+        # A dictionary look-up and nothing else: '../../dev/null' or "' OR 1=1"
+        # is just a kid that is not in the map.
         verifier = keyring.get(kid)
         if verifier is None:
             raise InvalidKeyIdError(f"no key is configured for kid {kid[:64]!r}")
     else:
         verifier = keyring
+    if algorithm not in verifier.algorithms:
+        # An allowed algorithm, but not this key's: HS256 against an RSA public key.
+        raise InvalidAlgorithmError(
+            f"algorithm {algorithm!r} does not fit the key configured for this token"
+        )
 
     signature = _b64decode(signature_segment, "signature")
     # The signature covers the segments as received, never re-serialised JSON.
-    expected = verifier.sign(algorithm, raw[: len(header_segment) + 1 + len(payload_segment)])
-    if not hmac.compare_digest(signature, expected):
+    signing_input = raw[: len(header_segment) + 1 + len(payload_segment)]
+    if not verifier.verify(algorithm, signing_input, signature):
         raise InvalidSignatureError(
             "the signature does not match the token (forged, altered or signed with another key)"
         )

@@ -33,6 +33,11 @@ from typing import Any, Final, NamedTuple, Protocol
 from . import jwt
 from .stores import ExpiringMap, RedisSource, redis_client, unavailable_on_error
 
+# This service signs and verifies its own access tokens, so one shared HMAC
+# secret (or a {kid: secret} map for rotation) does both; tokens from an identity
+# provider are verified with its public keys instead (jwt.decode, jwks.py).
+HMACKeyArgument = bytes | jwt.HMACKey | Mapping[str, bytes | jwt.HMACKey]
+
 __all__ = [
     "ACCESS_TOKEN_TYPE",
     "InvalidRefreshToken",
@@ -299,7 +304,7 @@ class Tokens:
 
     def __init__(
         self,
-        key: jwt.KeyArgument,
+        key: HMACKeyArgument,
         *,
         store: str | RefreshStore = "memory",
         kid: str | None = None,
@@ -321,7 +326,7 @@ class Tokens:
             )
         self.store: RefreshStore = store
         # Checked and wrapped once: per request only the HMAC is computed.
-        self._key: jwt.KeyArgument = (
+        self._key: HMACKeyArgument = (
             {kid: jwt.HMACKey(bytes(k)) if isinstance(k, bytes | bytearray) else k
              for kid, k in key.items()}
             if isinstance(key, Mapping)
