@@ -31,7 +31,7 @@ import re
 import types
 import typing
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
@@ -58,6 +58,7 @@ from minimal_asgi.validation import Ge, Gt, Le, Lt, MaxLen, MinLen, Pattern, spl
 
 if TYPE_CHECKING:
     from minimal_asgi.app import App
+    from minimal_asgi.plugins import OpenAPIHook
 
 __all__ = [
     "OPENAPI_VERSION",
@@ -425,8 +426,11 @@ def generate_openapi(
     title: str,
     version: str,
     forbid_extra: bool = True,
+    hooks: Sequence[OpenAPIHook] = (),
 ) -> dict[str, Any]:
-    """The OpenAPI document for ``routes``, whose plans are built (``route.plan``)."""
+    """The OpenAPI document for ``routes``, whose plans are built (``route.plan``).
+    Each of ``hooks`` (plugins', see ``App.add_openapi_hook``) may then change
+    every operation in place."""
     registry = SchemaRegistry(forbid_extra=forbid_extra, reserved=_PROBLEM_SCHEMAS)
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
@@ -444,6 +448,8 @@ def generate_openapi(
             if method in item:
                 continue  # /items/{id:int} and /items/{id}: one OpenAPI path; the first wins
             operation = _operation(route, method, convertors, registry, operation_ids)
+            for hook in hooks:
+                hook(route.view(), method, operation)
             tags.update(dict.fromkeys(operation.get("tags", ())))
             item[method] = operation
             linked.extend((_where(route), target) for target in _declared_links(route))
@@ -818,7 +824,11 @@ def openapi_document(app: App) -> dict[str, Any]:
         settings = RouteSettings(builder=builder, dependencies=app.dependencies)
         routes = [_planned_copy(route, settings) for route in app.routes if route.include_in_schema]
     return generate_openapi(
-        routes, title=app.title, version=app.version, forbid_extra=app.reject_unknown_fields
+        routes,
+        title=app.title,
+        version=app.version,
+        forbid_extra=app.reject_unknown_fields,
+        hooks=app.openapi_hooks,
     )
 
 
