@@ -45,7 +45,7 @@ from minimal_asgi_idempotency.backends import IdempotencyBackend, Unavailable
 from minimal_asgi_idempotency.header import InvalidKey, parse_key
 from minimal_asgi_idempotency.problems import Problems
 
-__all__ = ["IdempotentRoute", "Leases", "client_identity"]
+__all__ = ["IdempotentRoute", "Leases", "client_identity", "storage_name"]
 
 logger = logging.getLogger("minimal_asgi_idempotency")
 
@@ -61,6 +61,15 @@ def client_identity(scope: Scope) -> str:
             return "authorization:" + hashlib.sha256(value).hexdigest()
     client = scope.get("client")
     return "address:" + (str(client[0]) if client else "")
+
+
+def storage_name(prefix: str, identity: str, method: str, path: str, key: str) -> str:
+    """Where a key is stored: a hash of who asked, the method, the path and the
+    key (as a JSON array, so no crafted key can pass for another split of the
+    parts). The client's key alone would let one tenant read another's answer
+    by guessing or reusing a key - the draft's "data leak" (section 5)."""
+    parts = _KEY_JSON.encode([identity, method, path, key]).encode("utf-8", "surrogateescape")
+    return prefix + hashlib.sha256(parts).hexdigest()
 
 
 class Leases:
@@ -141,9 +150,7 @@ class IdempotentRoute:
             await ProblemResponse(413, detail)(scope, receive, send)
             return
         path = scope.get("root_path", "") + scope["path"]
-        name = self.prefix + hashlib.sha256(
-            _KEY_JSON.encode([self.identity(scope), method, path, key]).encode()
-        ).hexdigest()
+        name = storage_name(self.prefix, self.identity(scope), method, path, key)
         printed = records.fingerprint(method, path, scope["query_string"], body)
         lock = records.RUNNING + printed + secrets.token_hex(8).encode()
         try:
