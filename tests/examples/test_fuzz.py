@@ -114,7 +114,7 @@ def _empty_todos() -> None:
     """A new repository and no idempotency keys: each run starts from nothing."""
     repository = TodoRepository()
     todo_module.app.dependency_overrides[get_repository] = lambda: repository
-    todo_module._idempotency.clear()
+    todo_module.idempotency.backend.clear()  # type: ignore[attr-defined]  # memory
 
 
 todo_api = _load(todo_module.app, TODO_CONFIG)

@@ -108,6 +108,10 @@ class MemoryBackend:
         del self._values[key]
         return True
 
+    def clear(self) -> None:
+        """Forget every key (a test's fresh start)."""
+        self._values.clear()
+
     def _sweep(self) -> None:
         now = self.clock()
         for key in [k for k, (_, expires) in self._values.items() if expires <= now]:
