@@ -77,6 +77,7 @@ def test_check_reports_a_wrong_response() -> None:
         "cache_overhead",
         "cache_two_workers",
         "pubsub",
+        "idempotency_overhead",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -120,3 +121,9 @@ def test_the_two_worker_cache_app_serves_the_price_and_invalidates_it(
 
 def test_security_overhead_cases_answer_what_they_measure() -> None:
     assert security_overhead.check_all() == []
+
+
+def test_idempotency_benchmark_cases_answer_and_a_retry_is_the_first_answer() -> None:
+    from benchmarks import idempotency_overhead
+
+    assert idempotency_overhead.check(["memory"], "bench:idempotency:smoke:") == []

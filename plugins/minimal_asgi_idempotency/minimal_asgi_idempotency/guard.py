@@ -193,7 +193,8 @@ class IdempotentRoute:
                 # A crash is answered 500 and re-raised from here, for the log.
                 await self.app.respond_to_error(scope, receive, recorder.send, exc)
         finally:
-            del self.leases.held[name]
+            if self.leases.held.get(name) == lock:  # not a later holder's, after a lost lease
+                del self.leases.held[name]
             with anyio.CancelScope(shield=True):
                 await self._settle(name, lock, printed, recorder)
 

@@ -27,6 +27,7 @@ __all__ = ["DONE", "NOT_KEPT", "RUNNING", "Record", "encode_response", "fingerpr
 
 RUNNING, DONE, NOT_KEPT = b"R", b"D", b"N"
 _FINGERPRINT_LENGTH = 64  # hex SHA-256
+_META_JSON = json.JSONEncoder(separators=(",", ":"))  # PERF: built once, not per answer
 
 
 class Record(NamedTuple):
@@ -52,7 +53,7 @@ def parse(value: bytes) -> Record:
 
 def encode_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
     pairs = [[name.decode("latin-1"), value.decode("latin-1")] for name, value in headers]
-    return json.dumps([status, pairs], separators=(",", ":")).encode("ascii") + b"\n" + body
+    return _META_JSON.encode([status, pairs]).encode("ascii") + b"\n" + body
 
 
 def decode_response(payload: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
