@@ -186,20 +186,22 @@ class Idempotency:
             }
         )
         responses = operation.setdefault("responses", {})
-        problem = {"$ref": "#/components/schemas/Problem"}
         for status, description in (
             ("400", "The Idempotency-Key is missing or not valid."),
             ("409", "A request with this Idempotency-Key is still being processed."),
             ("422", "This Idempotency-Key was already used with a different request."),
         ):
-            if status in responses and "$ref" not in responses[status]:
-                entry = responses[status]
-                entry["description"] = f"{entry.get('description', '')} Or: {description}".strip()
-            else:
-                responses[status] = {
-                    "description": description,
-                    "content": {"application/problem+json": {"schema": problem}},
-                }
+            existing = responses.get(status)
+            if existing is None:
+                responses[status] = _problem(description, "Problem")
+            elif "$ref" not in existing:  # the route's own words, and then these
+                existing["description"] = f"{existing.get('description', '')} Or: {description}"
+            elif existing["$ref"].endswith("/ValidationFailed"):
+                # The core's 422 for invalid input: both share the status code.
+                responses[status] = _problem(
+                    f"The input failed validation (see errors). Or: {description}",
+                    "ValidationProblem",
+                )
         operation["responses"] = dict(sorted(responses.items(), key=lambda i: (i[0][0], i[0])))
 
     @contextlib.asynccontextmanager
@@ -227,6 +229,11 @@ class Idempotency:
                 "app with its lifespan (a server, or `with TestClient(app)`)"
             )
         return self._client
+
+
+def _problem(description: str, schema: str) -> dict[str, Any]:
+    content = {"application/problem+json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    return {"description": description, "content": content}
 
 
 def _mode(value: object, where: str) -> bool | str | None:

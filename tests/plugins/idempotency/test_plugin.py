@@ -488,6 +488,10 @@ def test_openapi_documents_the_header_and_its_expiry_on_guarded_operations_only(
         False
     ]
     assert "parameters" not in document["paths"]["/payments"]["get"]
+    # The validation 422 of the body and the key's 422 share the status code.
+    assert post["responses"]["422"]["description"].startswith("The input failed validation")
+    schema = post["responses"]["422"]["content"]["application/problem+json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/ValidationProblem"}
 
 
 # -- the store is down ----------------------------------------------------------------
@@ -540,3 +544,38 @@ def test_the_storage_name_hides_the_key_and_separates_its_parts() -> None:
     one = storage_name("p:", "a", "POST", "/x", "k")
     assert one != storage_name("p:", "a", "POST", "/x", "k2")
     assert one == "p:" + hashlib.sha256(b'["a","POST","/x","k"]').hexdigest()
+
+
+def test_the_apps_redis_pool_can_be_shared(redis_url: str, redis_prefix: str) -> None:
+    from minimal_asgi_redis import RedisConnection
+
+    connection = RedisConnection(redis_url)
+    app, runs = payments_app(Idempotency(connection, prefix=redis_prefix))
+    app.install(connection)
+    with TestClient(app) as client:
+        answers = [client.post("/payments", json={"amount": 1}, headers=KEY) for _ in "ab"]
+    assert [a.status_code for a in answers] == [201, 201] and len(runs) == 1
+
+
+def test_a_redis_url_store_used_outside_the_running_app_says_so() -> None:
+    idempotency = Idempotency("redis://127.0.0.1:6379/0")
+    with pytest.raises(RuntimeError, match="opened at app startup"):
+        anyio.run(idempotency.backend.claim, "k", b"v", 1.0)
+
+
+@pytest.mark.anyio
+async def test_a_lease_that_cannot_be_renewed_is_logged_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from minimal_asgi_idempotency import Unavailable
+    from minimal_asgi_idempotency.guard import Leases
+
+    class Down(MemoryBackend):
+        async def renew(self, key: str, expected: bytes, ttl: float) -> bool:
+            raise Unavailable("down")
+
+    leases = Leases(Down(), lease=0.06)
+    leases.held["k"] = b"lock"
+    with anyio.move_on_after(0.3):
+        await leases.keep()
+    assert "could not renew the lease of k: down" in caplog.text
