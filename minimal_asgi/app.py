@@ -27,12 +27,13 @@ from minimal_asgi.handlers import RouteSettings
 from minimal_asgi.hooks import Hooks, hook_name
 from minimal_asgi.middleware import Middleware, build_middleware_stack
 from minimal_asgi.openapi import add_openapi_routes, openapi_document
-from minimal_asgi.plugins import Plugin, RouteWrapper, load_plugin
+from minimal_asgi.plugins import OpenAPIHook, Plugin, RouteWrapper, load_plugin
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
 from minimal_asgi.resolution import DependencyScope
+from minimal_asgi.responses import RESPONSE_STARTED
 from minimal_asgi.routing import Route, Router, WebSocketRoute
 from minimal_asgi.trace import RouterSpan, run_traced
-from minimal_asgi.types import ASGIApp, Receive, Scope, Send
+from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["App"]
 
@@ -103,6 +104,7 @@ class App:
         # order: started in this order, stopped in the reverse (a stack).
         self._lifespan_steps: list[tuple[str, Callable[..., Any]]] = []
         self._route_wrappers: list[RouteWrapper] = []
+        self.openapi_hooks: list[OpenAPIHook] = []
         self.plugins: list[Plugin] = []
         self._lifespan = lifespan
         self._entry: ASGIApp | None = None
@@ -235,6 +237,44 @@ class App:
         """
         self._check_open("add a route wrapper")
         self._route_wrappers.append(wrapper)
+
+    def add_openapi_hook(self, hook: OpenAPIHook) -> None:
+        """Let a plugin describe what its route wrapper adds to an operation.
+
+        ``hook(route, method, operation)`` is called for every operation of the
+        OpenAPI document, after the core has built it, with the route as a
+        ``RouteInfo``, the method in lower case (``"post"``) and the Operation
+        Object (a dict) to change in place: a header parameter the wrapper reads,
+        a status it may answer. Hooks run in the order they were added.
+        """
+        self._check_open("add an OpenAPI hook")
+        if not callable(hook):
+            raise ConfigurationError(f"app.add_openapi_hook({hook!r}): the hook must be callable")
+        self.openapi_hooks.append(hook)
+        self._openapi = None
+
+    async def respond_to_error(
+        self, scope: Scope, receive: Receive, send: Send, exc: Exception
+    ) -> None:
+        """Answer ``exc`` through ``send`` as the app's error layer would: its
+        exception handlers, problem details, a 500 for a crash.
+
+        For a route wrapper that must see the whole response, errors included
+        (an idempotency store keeping the first answer): the error layer sits
+        outside the wrappers, so an exception raised by the endpoint passes
+        through a wrapper before it becomes a response. A crash (no handler) is
+        answered 500 and then re-raised, as the error layer does, so the server
+        still logs it; the response counts as started, so the layer outside
+        does not answer it a second time.
+        """
+        self.build()
+
+        async def send_noting_start(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                scope[RESPONSE_STARTED] = True
+            await send(message)
+
+        await self.router.errors.respond(scope, receive, send_noting_start, exc)
 
     def provide(self, type_: Any, factory: Callable[..., Any]) -> None:
         """Fill every parameter annotated ``type_`` with what ``factory`` returns.

@@ -58,6 +58,7 @@ from minimal_asgi.validation import Ge, Gt, Le, Lt, MaxLen, MinLen, Pattern, spl
 
 if TYPE_CHECKING:
     from minimal_asgi.app import App
+    from minimal_asgi.plugins import OpenAPIHook
 
 __all__ = [
     "OPENAPI_VERSION",
@@ -514,8 +515,11 @@ def generate_openapi(
     title: str,
     version: str,
     forbid_extra: bool = True,
+    hooks: Sequence[OpenAPIHook] = (),
 ) -> dict[str, Any]:
-    """The OpenAPI document for ``routes``, whose plans are built (``route.plan``)."""
+    """The OpenAPI document for ``routes``, whose plans are built (``route.plan``).
+    Each of ``hooks`` (plugins', see ``App.add_openapi_hook``) may then change
+    every operation in place."""
     registry = SchemaRegistry(forbid_extra=forbid_extra, reserved=_PROBLEM_SCHEMAS)
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
@@ -536,6 +540,8 @@ def generate_openapi(
             operation = _operation(
                 route, method, convertors, registry, operation_ids, security_schemes
             )
+            for hook in hooks:
+                hook(route.view(), method, operation)
             tags.update(dict.fromkeys(operation.get("tags", ())))
             item[method] = operation
             linked.extend((_where(route), target) for target in _declared_links(route))
@@ -918,7 +924,11 @@ def openapi_document(app: App) -> dict[str, Any]:
         settings = RouteSettings(builder=builder, dependencies=app.dependencies)
         routes = [_planned_copy(route, settings) for route in app.routes if route.include_in_schema]
     return generate_openapi(
-        routes, title=app.title, version=app.version, forbid_extra=app.reject_unknown_fields
+        routes,
+        title=app.title,
+        version=app.version,
+        forbid_extra=app.reject_unknown_fields,
+        hooks=app.openapi_hooks,
     )
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "OpenAPIHook",
     "Plugin",
     "RouteInfo",
     "RouteWrapper",
@@ -85,6 +86,10 @@ class RouteInfo(Protocol):
 # (the route, the ASGI app that runs it) -> that app, or an ASGI app around it;
 # see App.add_route_wrapper.
 RouteWrapper = Callable[[RouteInfo, ASGIApp], ASGIApp]
+
+# (the route, its method in lower case, its OpenAPI Operation Object) -> None:
+# changes the operation in place; see App.add_openapi_hook.
+OpenAPIHook = Callable[[RouteInfo, str, dict[str, Any]], None]
 
 
 def available_plugins() -> dict[str, EntryPoint]:

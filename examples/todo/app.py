@@ -8,7 +8,9 @@ What it shows (see README.md beside this file):
 - resources, routes and verbs: /v1/todos (GET list, POST), /v1/todos/{id}
   (GET, PATCH, DELETE), 201 + Location on create, 204 on delete;
 - pagination with limit/offset and an RFC 8288 Link header;
-- idempotent creation with an Idempotency-Key header;
+- idempotent creation with an Idempotency-Key header (the idempotency plugin:
+  a retry gets the first answer, the same key with another body a 422; in
+  memory, or on Redis with TODO_IDEMPOTENCY_BACKEND=redis://...);
 - a v2 of one route beside v1 (include_router with a prefix);
 - dependency injection of the layers, so a test can swap the repository;
 - validation errors as 422 problem details, unknown ids as 404;
@@ -33,7 +35,6 @@ from minimal_asgi import (
     App,
     Depends,
     Ge,
-    Header,
     HTTPException,
     JSONResponse,
     Le,
@@ -46,6 +47,7 @@ from minimal_asgi import (
 )
 from minimal_asgi_cache import Cache, Cached
 from minimal_asgi_cors import CORS
+from minimal_asgi_idempotency import Idempotency
 from minimal_asgi_ratelimit import RateLimit
 from minimal_asgi_security import SecurityHeaders, TrustedHosts
 
@@ -98,28 +100,13 @@ class TodoRepository:
 
 # -- the service: the rules, with no HTTP in sight -----------------------------------
 class TodoService:
-    def __init__(
-        self, repository: TodoRepository, idempotency: dict[str, tuple[NewTodo, Todo]]
-    ) -> None:
+    def __init__(self, repository: TodoRepository) -> None:
         self.repository = repository
-        self.idempotency = idempotency
 
-    def create(self, new: NewTodo, key: str | None) -> tuple[Todo, bool]:
-        """Create a todo. With an idempotency key, a retry of the same request
-        returns the first result instead of creating a duplicate; the same key
-        with a different body is a client error (the IETF Idempotency-Key draft
-        answers 422)."""
-        if key is not None and key in self.idempotency:
-            first_request, todo = self.idempotency[key]
-            if first_request != new:
-                raise HTTPException(
-                    422, f"Idempotency-Key {key!r} was already used with a different body"
-                )
-            return todo, False
-        todo = self.repository.add(new.title.strip(), new.tags)
-        if key is not None:
-            self.idempotency[key] = (new, todo)
-        return todo, True
+    def create(self, new: NewTodo) -> Todo:
+        """Create a todo. (A retry of the same POST is answered by the
+        idempotency plugin around the route, so this runs once per key.)"""
+        return self.repository.add(new.title.strip(), new.tags)
 
     def get(self, todo_id: int) -> Todo:
         todo = self.repository.get(todo_id)
@@ -143,8 +130,6 @@ class TodoService:
 
 # One repository for the process; tests override `get_repository` for a fresh one.
 _repository = TodoRepository()
-# Kept forever, in one process: a real service stores keys in Redis with a TTL.
-_idempotency: dict[str, tuple[NewTodo, Todo]] = {}
 
 
 def get_repository() -> TodoRepository:
@@ -154,7 +139,7 @@ def get_repository() -> TodoRepository:
 def get_service(
     repository: Annotated[TodoRepository, Depends(get_repository)],
 ) -> TodoService:
-    return TodoService(repository, _idempotency)
+    return TodoService(repository)
 
 
 Service = Annotated[TodoService, Depends(get_service)]
@@ -170,6 +155,9 @@ TODOS = Cached(ttl=30, tags=["todos"])
 # Writes are limited per client address; reads are not (they pay nothing for it).
 WRITE_LIMIT = os.environ.get("TODO_WRITE_LIMIT", "10/minute")
 limiter = RateLimit(backend=os.environ.get("TODO_RATELIMIT_BACKEND", "memory"))
+# A POST with an Idempotency-Key runs once; a retry gets the first answer for a
+# day. In memory for one process; with workers, TODO_IDEMPOTENCY_BACKEND=redis://...
+idempotency = Idempotency(os.environ.get("TODO_IDEMPOTENCY_BACKEND", "memory"))
 
 
 
@@ -198,24 +186,18 @@ _THE_NEW_TODO = {"todo_id": "$response.body#/id"}
     "/todos",
     status_code=201,
     rate_limit=WRITE_LIMIT,
+    idempotency=True,
     responses={
-        200: "A retry: this Idempotency-Key already created the todo, which is returned.",
-        422: "This Idempotency-Key was already used with a different body.",
         429: "Too many writes from this client: see Retry-After and the RateLimit header.",
     },
     links={"read_todo": _THE_NEW_TODO, "update_todo": _THE_NEW_TODO, "delete_todo": _THE_NEW_TODO},
 )
-async def create_todo(
-    new: NewTodo,
-    service: Service,
-    request: Request,
-    idempotency_key: Annotated[str | None, MaxLen(128)] = Header(None),
-) -> Response:
+async def create_todo(new: NewTodo, service: Service, request: Request) -> Response:
     """Create a todo. Send an Idempotency-Key header to make retries safe."""
-    todo, created = service.create(new, idempotency_key)
+    todo = service.create(new)
     await cache.invalidate_tags("todos")
     location = request.url_for("read_todo", todo_id=todo.id)
-    return JSONResponse(todo, status_code=201 if created else 200, headers={"location": location})
+    return JSONResponse(todo, status_code=201, headers={"location": location})
 
 
 @v1.get("/todos/{todo_id:int}", responses={404: "There is no todo with that id."}, cache=TODOS)
@@ -287,6 +269,7 @@ app = App(
         ),
         cache,
         limiter,
+        idempotency,
         TrustedHosts(allowed_hosts=allowed_hosts),
         # JSON answers get the strict API preset (default-src 'none'); the
         # /docs page keeps its own policy. HSTS is sent on https only.

@@ -78,6 +78,7 @@ def test_check_reports_a_wrong_response() -> None:
         "cache_two_workers",
         "pubsub",
         "auth_overhead",
+        "idempotency_overhead",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -127,3 +128,9 @@ def test_auth_overhead_cases_answer_with_and_refuse_without_credentials() -> Non
     from benchmarks import auth_overhead
 
     assert auth_overhead.check_all() == []
+
+
+def test_idempotency_benchmark_cases_answer_and_a_retry_is_the_first_answer() -> None:
+    from benchmarks import idempotency_overhead
+
+    assert idempotency_overhead.check(["memory"], "bench:idempotency:smoke:") == []

@@ -208,6 +208,7 @@ LATE_CHANGES: dict[str, Callable[[App], Any]] = {
     "install": lambda app: app.install(Recorder("late", [])),
     "add_lifespan": lambda app: app.add_lifespan(_nothing),
     "add_route_wrapper": lambda app: app.add_route_wrapper(lambda route, handler: handler),
+    "add_openapi_hook": lambda app: app.add_openapi_hook(lambda route, method, operation: None),
 }
 
 
@@ -590,3 +591,95 @@ def test_a_third_party_plugin_that_cannot_import_names_its_distribution(
     assert "No module named 'a_client_library_not_installed'" in message
     assert "pip install minimal-asgi-broken" in message
     assert not isinstance(caught.value, ImportError)
+
+
+# -- OpenAPI hooks: a wrapper describes what it adds -----------------------------------
+
+
+def test_an_openapi_hook_changes_each_operation_it_is_given() -> None:
+    seen: list[tuple[str, str, Any]] = []
+
+    def describe(route: Any, method: str, operation: dict[str, Any]) -> None:
+        seen.append((route.path, method, route.options.get("signed")))
+        if route.options.get("signed"):
+            operation.setdefault("parameters", []).append(
+                {"name": "Signature", "in": "header", "schema": {"type": "string"}}
+            )
+
+    app = App()
+    app.add_openapi_hook(describe)
+
+    @app.post("/orders", signed=True)
+    async def create() -> None: ...
+
+    @app.get("/orders")
+    async def list_orders() -> list[int]:
+        return []
+
+    document = app.openapi()
+    assert document["paths"]["/orders"]["post"]["parameters"][0]["name"] == "Signature"
+    assert "parameters" not in document["paths"]["/orders"]["get"]
+    assert sorted(seen) == [("/orders", "get", None), ("/orders", "post", True)]
+
+
+def test_an_openapi_hook_must_be_callable() -> None:
+    with pytest.raises(ConfigurationError, match="the hook must be callable"):
+        App().add_openapi_hook("describe")  # type: ignore[arg-type]
+
+
+# -- respond_to_error: a wrapper that records the whole answer, errors included -------
+
+
+def _recording_wrapper(app: App, recorded: list[Message]) -> Callable[[Any, ASGIApp], ASGIApp]:
+    def wrap(route: Any, handler: ASGIApp) -> ASGIApp:
+        async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+            async def keep(message: Message) -> None:
+                recorded.append(message)
+                await send(message)
+
+            try:
+                await handler(scope, receive, keep)
+            except Exception as exc:
+                await app.respond_to_error(scope, receive, keep, exc)
+
+        return recording
+
+    return wrap
+
+
+def test_respond_to_error_answers_as_the_apps_error_layer_would() -> None:
+    recorded: list[Message] = []
+    app = App()
+    app.add_route_wrapper(_recording_wrapper(app, recorded))
+
+    @app.exception_handler(KeyError)
+    async def missing(request: Request, exc: KeyError) -> PlainTextResponse:
+        return PlainTextResponse(f"no {exc}", status_code=404)
+
+    @app.post("/items/{name}")
+    async def take(name: str) -> None:
+        raise KeyError(name)
+
+    with TestClient(app) as client:
+        response = client.post("/items/tea")
+    assert (response.status_code, response.text) == (404, "no 'tea'")
+    assert [m["type"] for m in recorded] == ["http.response.start", "http.response.body"]
+    assert recorded[0]["status"] == 404 and recorded[1]["body"] == b"no 'tea'"
+
+
+def test_respond_to_error_answers_a_crash_500_once_and_the_server_still_sees_it() -> None:
+    recorded: list[Message] = []
+    app = App()
+    app.add_route_wrapper(_recording_wrapper(app, recorded))
+
+    @app.post("/crash")
+    async def crash() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app) as client, pytest.raises(RuntimeError, match="boom"):
+        client.post("/crash")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/crash")
+    assert response.status_code == 500 and response.json()["title"] == "Internal Server Error"
+    starts = [m for m in recorded if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [500, 500]  # one answer per request, not two

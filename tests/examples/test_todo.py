@@ -14,7 +14,7 @@ from minimal_asgi.testing import TestClient
 def client() -> Iterator[TestClient]:
     repository = TodoRepository()
     app.dependency_overrides[get_repository] = lambda: repository
-    todo_module._idempotency.clear()
+    todo_module.idempotency.backend.clear()  # type: ignore[attr-defined]  # memory: no old keys
     anyio.run(todo_module.cache.invalidate_tags, "todos")  # no cached page of another test
     with TestClient(app) as test_client:
         yield test_client
@@ -31,18 +31,29 @@ def test_create_answers_201_with_the_location_of_the_new_todo(client: TestClient
 
 
 def test_a_retry_with_the_same_idempotency_key_creates_nothing_new(client: TestClient) -> None:
-    first = client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": "k"})
-    again = client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": "k"})
-    assert (first.status_code, again.status_code) == (201, 200)
+    # The key is a Structured Field String: quoted (draft-ietf-httpapi-idempotency-key-header).
+    first = client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": '"k"'})
+    again = client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": '"k"'})
+    # The retry is the first answer again: the same 201, Location and body.
+    assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
     assert client.get("/v1/todos").json()["total"] == 1
 
 
 def test_the_same_idempotency_key_with_another_body_is_422(client: TestClient) -> None:
-    client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": "k"})
-    response = client.post("/v1/todos", json={"title": "b"}, headers={"idempotency-key": "k"})
+    client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": '"k"'})
+    response = client.post("/v1/todos", json={"title": "b"}, headers={"idempotency-key": '"k"'})
     assert response.status_code == 422
     assert "already used" in response.json()["detail"]
+    assert client.get("/v1/todos").json()["total"] == 1
+
+
+def test_an_unquoted_idempotency_key_is_400_naming_the_fix(client: TestClient) -> None:
+    response = client.post("/v1/todos", json={"title": "a"}, headers={"idempotency-key": "k"})
+    assert response.status_code == 400
+    assert 'send Idempotency-Key: "<your key>"' in response.json()["detail"]
+    assert client.get("/v1/todos").json()["total"] == 0
 
 
 def test_list_pages_with_a_next_link_until_the_last_page(client: TestClient) -> None:
