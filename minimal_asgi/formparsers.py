@@ -19,6 +19,7 @@ bodies answered 400, and every temporary file closed if reading fails half-way
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -106,7 +107,8 @@ def parse_header_params(value: str) -> tuple[str, dict[str, str]]:
             charset, _, rest = raw.partition("'")
             _language, _, encoded = rest.partition("'")
             try:
-                extended[key[:-1]] = unquote(encoded, encoding=charset or "utf-8", errors="strict")
+                codecs.lookup(charset)
+                extended[key[:-1]] = unquote(encoded, encoding=charset, errors="strict")
             except (LookupError, UnicodeDecodeError):
                 continue  # an unknown charset or bad bytes: fall back to the plain form
         else:
