@@ -120,3 +120,16 @@ def test_the_two_worker_cache_app_serves_the_price_and_invalidates_it(
 
 def test_security_overhead_cases_answer_what_they_measure() -> None:
     assert security_overhead.check_all() == []
+
+
+@pytest.mark.parametrize("framework", ["minimal_asgi", "starlette"])
+async def test_upload_benchmark_apps_read_the_whole_file(framework: str) -> None:
+    from benchmarks import uploads
+    from minimal_asgi.testing import AsyncTestClient
+
+    build = uploads.build_minimal if framework == "minimal_asgi" else uploads.build_starlette
+    body, length = uploads.multipart_body(2 * uploads.MiB)
+    headers = {"content-type": f"multipart/form-data; boundary={uploads.BOUNDARY}"}
+    async with AsyncTestClient(build()) as client:
+        response = await client.post("/upload", content=b"".join(body), headers=headers)
+    assert response.json() == {"size": 2 * uploads.MiB}
