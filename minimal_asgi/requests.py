@@ -230,16 +230,23 @@ class Request(HTTPConnection):
         """The fields of a form body: text fields as ``str``, files (the parts of
         a ``multipart/form-data`` body that have a filename) as ``UploadFile``.
 
-        Read as it arrives, under ``limits`` (else ``App(form_limits=...)``,
-        else ``FormLimits()``): a limit crossed is a 413 problem naming it,
-        a malformed body a 400, any other content type a 415. The files are
-        closed after the response; formparsers.py has the details.
+        Read as it arrives, under ``limits`` (else the route's ``form_limits=``
+        option, else ``App(form_limits=...)``): a limit crossed is a 413
+        problem naming it, a malformed body a 400, any other content type a
+        415. The files are closed after the response; formparsers.py has the
+        details.
         """
         if self._form is None:
             from minimal_asgi.formparsers import parse_form  # only when a form is read
 
             if limits is None:
-                limits = getattr(self.app, "form_limits", None) or FormLimits()
+                # The route's (``@app.post(..., form_limits=...)``), else the app's.
+                options = getattr(self.scope.get("route"), "options", None) or {}
+                limits = (
+                    options.get("form_limits")
+                    or getattr(self.app, "form_limits", None)
+                    or FormLimits()
+                )
             content_type = self.headers.get("content-type", "")
             media = content_type.split(";", 1)[0].strip().lower()
             if media not in _FORM_TYPES:

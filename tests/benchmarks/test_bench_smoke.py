@@ -128,7 +128,7 @@ async def test_upload_benchmark_apps_read_the_whole_file(framework: str) -> None
     from minimal_asgi.testing import AsyncTestClient
 
     build = uploads.build_minimal if framework == "minimal_asgi" else uploads.build_starlette
-    body, length = uploads.multipart_body(2 * uploads.MiB)
+    body, _ = uploads.multipart_body(2 * uploads.MiB)
     headers = {"content-type": f"multipart/form-data; boundary={uploads.BOUNDARY}"}
     async with AsyncTestClient(build()) as client:
         response = await client.post("/upload", content=b"".join(body), headers=headers)

@@ -337,3 +337,21 @@ async def test_a_form_parameter_is_limited_too() -> None:
     async with AsyncTestClient(app) as client:
         response = await client.post("/", data={"text": "x" * 11})
     assert_refused(response, 413, "max_field_size")
+
+
+def test_a_route_can_set_its_own_limits() -> None:
+    app = App(form_limits=FormLimits(max_file_size=10))
+
+    @app.post("/videos", form_limits=FormLimits(max_file_size=1000))
+    async def video(file: UploadFile) -> dict[str, int]:
+        return {"size": file.size}
+
+    @app.post("/avatars")
+    async def avatar(file: UploadFile) -> dict[str, int]:
+        return {"size": file.size}
+
+    with TestClient(app) as client:
+        video_response = client.post("/videos", files={"file": b"x" * 500})
+        avatar_response = client.post("/avatars", files={"file": b"x" * 500})
+    assert video_response.json() == {"size": 500}
+    assert_refused(avatar_response, 413, "max_file_size")
