@@ -642,7 +642,7 @@ def _require_forms_extra(described: str) -> None:
 
     try:
         require_multipart_parser()
-    except RuntimeError as exc:  # pragma: no cover - the dev extra installs it
+    except RuntimeError as exc:
         raise ConfigurationError(f"{described}: {exc}") from None
 
 

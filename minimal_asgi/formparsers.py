@@ -46,7 +46,7 @@ def require_multipart_parser() -> Any:
     try:
         import python_multipart
         import python_multipart.exceptions
-    except ImportError:  # pragma: no cover - the dev extra installs it
+    except ImportError:
         raise RuntimeError(INSTALL_HINT) from None
     return python_multipart
 

@@ -8,6 +8,8 @@ servers in test_upload_streaming.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -491,3 +493,40 @@ def test_hostile_filenames_never_land_outside_the_upload_directory(
     if b"*=" in disposition:
         assert client_name == "../../a"  # decoded, kept for display, never used as a path
 
+
+
+# -- python-multipart, the optional extra ------------------------------------------------
+def test_without_python_multipart_a_form_route_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "python_multipart", None)  # as if not installed
+    app = App()
+
+    @app.post("/")
+    async def upload(file: UploadFile) -> None:
+        return None
+
+    with pytest.raises(ConfigurationError, match=r"pip install 'minimal-asgi\[forms\]'"):
+        app.build()
+
+
+def test_without_python_multipart_urlencoded_forms_still_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "python_multipart", None)
+    app = form_app()
+    with TestClient(app) as client:
+        assert client.post("/form", data={"a": "1"}).json() == {"a": "1"}
+
+
+def test_importing_the_framework_does_not_import_python_multipart() -> None:
+    script = (
+        "import sys\n"
+        "from minimal_asgi import App, File, Form, FormLimits, UploadFile\n"
+        "app = App()\n"
+        "print('python_multipart' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"
