@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
@@ -530,3 +530,43 @@ def test_importing_the_framework_does_not_import_python_multipart() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+# -- any body at all ---------------------------------------------------------------------
+VALID = multipart([
+    b'content-disposition: form-data; name="title"\r\n\r\nHoliday',
+    b'content-disposition: form-data; name="photo"; filename="a.png"\r\n'
+    b"content-type: image/png\r\n\r\n" + PNG,
+])[0]
+
+
+@st.composite
+def mangled(draw: st.DrawFn) -> bytes:
+    """A valid body with a few bytes replaced, inserted or cut."""
+    body = bytearray(VALID)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(body)))
+        edit = draw(st.sampled_from(["replace", "insert", "cut"]))
+        chunk = draw(st.sampled_from([b"\r\n", b"--", b"\x00", b'"', b";", b"--b0undary"])
+                     | st.binary(max_size=8))
+        if edit == "replace":
+            body[at : at + len(chunk)] = chunk
+        elif edit == "insert":
+            body[at:at] = chunk
+        else:
+            del body[at : at + draw(st.integers(1, 40))]
+    return bytes(body)
+
+
+def test_any_body_is_answered_200_400_or_413_never_500() -> None:
+    app = form_app(form_limits=FormLimits(max_file_size=200, max_field_size=50))
+    headers = {"content-type": "multipart/form-data; boundary=b0undary"}
+    with TestClient(app) as client:
+
+        @settings(max_examples=300, deadline=None)
+        @given(mangled() | st.binary(max_size=300))
+        def check(body: bytes) -> None:
+            response = client.post("/form", content=body, headers=headers)
+            assert response.status_code in (200, 400, 413), response.text
+
+        check()
