@@ -181,9 +181,11 @@ async def _parse_multipart(
             max_header_count=limits.max_part_headers,
             max_header_size=limits.max_part_header_size,
         )
+        delimiters = _DelimiterCount(boundary, limits)
         async for chunk in chunks:
             if reader.ended:
                 continue  # the epilogue after the closing boundary: ignored (RFC 2046)
+            delimiters.feed(chunk)
             try:
                 parser.write(chunk)
             except multipart.exceptions.FormParserError as exc:
@@ -204,6 +206,38 @@ async def _parse_multipart(
             upload.close_now()
         raise
     return FormData(reader.items)
+
+
+class _DelimiterCount:
+    """A cheap first check of ``max_parts``, before the parser sees a chunk.
+
+    Counting delimiters with ``bytes.count`` (C speed) refuses a body of
+    thousands of tiny parts before the parser builds a single one of them;
+    the parser's own count (``on_part_begin``) stays the exact rule. RFC 2046
+    forbids the delimiter inside a part, so a conforming body is never
+    refused by this count. ``tail`` keeps the end of the previous chunk, for
+    a delimiter cut in two by the chunking.
+    """
+
+    def __init__(self, boundary: bytes, limits: FormLimits) -> None:
+        self.delimiter = b"\r\n--" + boundary
+        self.limits = limits
+        self.count = 0
+        self.tail = b""
+        self.at_start = True
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.tail + chunk
+        self.count += window.count(self.delimiter)
+        if self.at_start:
+            # The first delimiter may open the body with no CRLF before it.
+            opens = window.startswith(self.delimiter[2:])
+            self.count += opens
+            self.at_start = not opens and len(window) < len(self.delimiter)
+        self.tail = window[-(len(self.delimiter) - 1) :]
+        # n parts have n + 1 delimiters, the closing one included.
+        if self.count - 1 > self.limits.max_parts:
+            raise limit_exceeded("max_parts", self.limits.max_parts, "the number of parts")
 
 
 def _parse_error(message: str, limits: FormLimits) -> HTTPException:

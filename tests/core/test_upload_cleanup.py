@@ -107,6 +107,7 @@ def make_app(upload_dir: Path, seen: list[int], **options: Any) -> App:
         if title == "fail":
             raise RuntimeError("the handler failed")
         if title == "hang":
+            app.state.hanging.set()
             await anyio.sleep_forever()
 
         async def still_readable() -> None:
@@ -168,8 +169,11 @@ async def test_100_requests_cancelled_inside_the_endpoint_leave_no_file(
     app = make_app(upload_dir, seen)
     body = BODY.replace(b"\r\n\r\nx\r\n", b"\r\n\r\nhang\r\n")
     for _ in range(RUNS):
-        with anyio.move_on_after(0.01):  # the server cancels: the client went away
-            await call(app, [{"type": "http.request", "body": body}])
+        app.state.hanging = anyio.Event()
+        async with anyio.create_task_group() as requests:
+            requests.start_soon(call, app, [{"type": "http.request", "body": body}])
+            await app.state.hanging.wait()
+            requests.cancel_scope.cancel()  # the server cancels: the client went away
     assert seen == [1] * RUNS
     assert_nothing_left(upload_dir)
 

@@ -355,3 +355,52 @@ def test_a_route_can_set_its_own_limits() -> None:
         avatar_response = client.post("/avatars", files={"file": b"x" * 500})
     assert video_response.json() == {"size": 500}
     assert_refused(avatar_response, 413, "max_file_size")
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 9, 10, 11, 64, 65536])
+async def test_the_delimiter_count_agrees_with_the_parser_at_any_chunking(
+    chunk_size: int,
+) -> None:
+    from minimal_asgi.formparsers import _DelimiterCount
+
+    limits = FormLimits(max_parts=3)
+    for parts, preamble in [(3, b""), (3, b"\r\n"), (4, b""), (4, b"\r\n\r\n")]:
+        body = preamble + b"".join(part("f", b"a\r\n-b-") for _ in range(parts)) + END
+        count = _DelimiterCount(BOUNDARY.encode(), limits)
+        refused = False
+        try:
+            for i in range(0, len(body), chunk_size):
+                count.feed(body[i : i + chunk_size])
+        except Exception as exc:
+            refused = getattr(exc, "status_code", None) == 413
+        assert refused == (parts > 3), (parts, preamble, chunk_size)
+
+
+async def test_1001_parts_in_8_kib_messages_are_refused_in_under_50_ms_of_cpu() -> None:
+    # As a server delivers them: the first messages are parsed part by part
+    # before the delimiter count reaches the limit.
+    body = b"".join(part("f") for _ in range(1001)) + END
+    messages = [body[i : i + 8192] for i in range(0, len(body), 8192)]
+    assert len(messages) > 1
+    app = make_app()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        chunk = messages.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(messages)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "headers": [(b"content-type", MULTIPART["content-type"].encode())],
+        "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+    }
+    started = time.process_time()
+    await app(scope, receive, send)
+    cpu = time.process_time() - started
+    assert sent[0]["status"] == 413
+    print(f"1,001 parts in 8 KiB messages refused in {cpu * 1000:.1f} ms of CPU")
+    assert cpu < 0.050
