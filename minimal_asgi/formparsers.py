@@ -159,9 +159,14 @@ async def _parse_urlencoded(chunks: AsyncIterator[bytes], limits: FormLimits) ->
             raise malformed("a urlencoded field is not valid UTF-8") from None
 
     async for chunk in chunks:
-        *complete, rest = (rest + chunk).split(b"&")
-        for field in complete:
-            add(field)
+        # One field at a time (not split(), which would build every field of
+        # a chunk of "&&&&..." before the count could stop it).
+        buffer = rest + chunk
+        start = 0
+        while (end := buffer.find(b"&", start)) >= 0:
+            add(buffer[start:end])
+            start = end + 1
+        rest = buffer[start:]
         if len(rest) > limits.max_field_size:
             add(rest)  # refused: over the limit before its end has even arrived
     if rest:
