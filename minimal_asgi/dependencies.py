@@ -477,18 +477,15 @@ class PlanBuilder:
             if source is None:
                 continue  # not ours to fill: its default applies
             kind = _body_kind(source)
-            if kind == "JSON" and body_seen:
+            if kind and body_kind and "JSON" in (kind, body_kind):
+                # Two JSON bodies, or JSON and a form: a request has one body.
                 raise ConfigurationError(
                     f"{described}: two body parameters ({body_seen!r} and "
                     f"{parameter.name!r}); a request has one JSON body - wrap them in "
-                    "one dataclass" if body_kind == "JSON" else
-                    f"{described}: {body_seen!r} reads a form and {parameter.name!r} a JSON "
-                    "body; a request has one body"
-                )
-            if kind == "form" and body_kind == "JSON":
-                raise ConfigurationError(
-                    f"{described}: {body_seen!r} reads a JSON body and {parameter.name!r} a "
-                    "form; a request has one body"
+                    "one dataclass"
+                    if kind == body_kind
+                    else f"{described}: {body_seen!r} reads the body as {body_kind} and "
+                    f"{parameter.name!r} as {kind}; a request has one body"
                 )
             if kind:
                 body_seen, body_kind = body_seen or parameter.name, kind

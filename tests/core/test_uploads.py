@@ -22,6 +22,7 @@ from openapi_spec_validator import validate
 from minimal_asgi import (
     App,
     ConfigurationError,
+    Depends,
     File,
     Form,
     FormLimits,
@@ -337,6 +338,21 @@ def test_a_json_body_and_a_form_field_on_one_endpoint_are_refused_at_startup() -
         return None
 
     with pytest.raises(ConfigurationError, match="a request has one body"):
+        app.build()
+
+
+async def read_photo_json(photo: Photo) -> Photo:
+    return photo
+
+
+def test_a_form_endpoint_whose_dependency_reads_json_is_refused_at_startup() -> None:
+    app = App()
+
+    @app.post("/")
+    async def both(title: str = Form(), photo: Photo = Depends(read_photo_json)) -> None:
+        return None
+
+    with pytest.raises(ConfigurationError, match="both as JSON and as a form"):
         app.build()
 
 
