@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
-from minimal_asgi import App, BackgroundTasks, Form, FormLimits, UploadFile
+from minimal_asgi import App, BackgroundTasks, Form, FormLimits, Request, UploadFile
 from minimal_asgi.testing import encode_multipart
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 
@@ -194,4 +194,29 @@ async def test_100_uploads_over_a_limit_mid_file_leave_no_file(upload_dir: Path)
     for _ in range(RUNS):
         assert status(await call(app, whole_body())) == 413
     assert seen == []
+    assert_nothing_left(upload_dir)
+
+
+@pytest.mark.parametrize("handler", ["request", "hooked"])
+async def test_every_kind_of_handler_closes_the_forms_files(
+    upload_dir: Path, handler: str
+) -> None:
+    # The handler that takes only the Request, and the one that runs the
+    # app's before/after hooks, each make a Request of their own.
+    app = App(form_limits=FormLimits(spool_size=0, upload_dir=str(upload_dir)))
+    open_during: list[int] = []
+    if handler == "hooked":
+        app.before_request(lambda request: None)
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        form = await request.form()
+        open_during.append(len(descriptors_into(upload_dir)))
+        return {"fields": len(form)}
+
+    app.build()
+    assert app.router.routes[0].explain().count(f"handler: {handler}") == 1
+    for _ in range(RUNS):
+        assert status(await call(app, whole_body())) == 200
+    assert open_during == [1] * RUNS
     assert_nothing_left(upload_dir)
