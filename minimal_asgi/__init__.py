@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         QueryParams,
         State,
     )
-    from minimal_asgi.dependencies import Cookie, Depends, Header, Query
+    from minimal_asgi.dependencies import Cookie, Depends, File, Form, Header, Query
     from minimal_asgi.errors import ProblemResponse
     from minimal_asgi.exceptions import ConfigurationError, HTTPException, MinimalASGIError
     from minimal_asgi.files import FileResponse
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from minimal_asgi.routing import NoMatchFound, Route, Router
     from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
+    from minimal_asgi.uploads import FormLimits, UploadFile, safe_filename, sniff_media_type
     from minimal_asgi.validation import (
         Ge,
         Gt,
@@ -115,6 +116,12 @@ _EXPORTS: dict[str, str] = {
     "Receive": "minimal_asgi.types",
     "Scope": "minimal_asgi.types",
     "Send": "minimal_asgi.types",
+    "File": "minimal_asgi.dependencies",
+    "Form": "minimal_asgi.dependencies",
+    "FormLimits": "minimal_asgi.uploads",
+    "UploadFile": "minimal_asgi.uploads",
+    "safe_filename": "minimal_asgi.uploads",
+    "sniff_media_type": "minimal_asgi.uploads",
     "Ge": "minimal_asgi.validation",
     "Gt": "minimal_asgi.validation",
     "Le": "minimal_asgi.validation",
@@ -137,8 +144,11 @@ __all__ = [
     "ConfigurationError",
     "Cookie",
     "Depends",
+    "File",
     "FileResponse",
+    "Form",
     "FormData",
+    "FormLimits",
     "Ge",
     "Gt",
     "HTMLResponse",
@@ -180,9 +190,12 @@ __all__ = [
     "Settings",
     "State",
     "StreamingResponse",
+    "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
     "get_request_id",
+    "safe_filename",
+    "sniff_media_type",
 ]
 
 

@@ -34,6 +34,7 @@ from minimal_asgi.responses import RESPONSE_STARTED
 from minimal_asgi.routing import Route, Router, WebSocketRoute
 from minimal_asgi.trace import RouterSpan, run_traced
 from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
+from minimal_asgi.uploads import FormLimits
 
 __all__ = ["App"]
 
@@ -48,6 +49,7 @@ class App:
 
     ``debug``: show tracebacks in 500 responses (never in production).
     ``max_body_size``: the largest request body read, in bytes (413 beyond).
+    ``form_limits``: what a form body may hold (``FormLimits``: uploads, parts).
     ``trace``: log the lifecycle of every request (also ``MINIMAL_ASGI_TRACE=1``).
     ``lifespan``: ``async_context_manager(app)`` run around the app's life.
     ``title``, ``version``: the API's name and version in its OpenAPI document.
@@ -67,6 +69,7 @@ class App:
         lifespan: Lifespan | None = None,
         plugins: Sequence[Plugin | str] | None = None,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        form_limits: FormLimits | None = None,
         redirect_slashes: bool = True,
         trace: bool | None = None,
         dependencies: Sequence[Any] = (),
@@ -83,6 +86,7 @@ class App:
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self.hooks = Hooks()
         self.max_body_size = max_body_size
+        self.form_limits = form_limits or FormLimits()
         self.dependencies = list(dependencies)
         self.reject_unknown_fields = reject_unknown_fields
         # The OpenAPI document (openapi.py) and where it is served; None turns off.

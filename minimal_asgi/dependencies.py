@@ -17,6 +17,9 @@ annotated with a type given to         the factory registered for it
 ``= Depends(fn)`` or                   what ``fn`` returns (``fn``'s own parameters
 ``Annotated[T, Depends(fn)]``          are filled by these same rules)
 ``= Header()`` / ``= Cookie()``        a request header / cookie
+``= Form()``                           a text field of a form body
+annotated ``UploadFile`` (or a list    a file of a ``multipart/form-data`` body
+of them), or ``= File()``
 annotated with a dataclass or          the JSON body, validated
 ``list[dataclass]``
 any other simple type (int, str, ...)  the query string
@@ -45,6 +48,7 @@ from minimal_asgi.background import BackgroundTasks
 from minimal_asgi.concurrency import is_async_callable
 from minimal_asgi.exceptions import ConfigurationError
 from minimal_asgi.requests import HTTPConnection, Request
+from minimal_asgi.uploads import UploadFile
 from minimal_asgi.validation import (
     JsonValidator,
     check_constraints_fit,
@@ -64,6 +68,8 @@ __all__ = [
     "Cookie",
     "DependencyOverrides",
     "Depends",
+    "File",
+    "Form",
     "Header",
     "Query",
     "build_call_plan",
@@ -136,6 +142,42 @@ def Cookie(
 ) -> Any:
     """A request cookie, by the parameter's name unless ``alias``."""
     return ParamMarker("cookie", default, alias, description)
+
+
+def Form(
+    default: Any = _REQUIRED, *, alias: str | None = None, description: str = ""
+) -> Any:
+    """A text field of a form body (urlencoded or multipart), converted to the
+    annotation like a query parameter: ``title: str = Form()``."""
+    return ParamMarker("form", default, alias, description)
+
+
+class FileMarker(ParamMarker):
+    """What ``File()`` returns: a file field, and the media types it may be."""
+
+    __slots__ = ("media_types",)
+
+    def __init__(
+        self, default: Any, alias: str | None, description: str, media_types: tuple[str, ...]
+    ) -> None:
+        super().__init__("file", default, alias, description)
+        self.media_types = media_types
+
+
+def File(
+    default: Any = _REQUIRED,
+    *,
+    alias: str | None = None,
+    description: str = "",
+    media_types: Sequence[str] = (),
+) -> Any:
+    """A file of a ``multipart/form-data`` body: ``avatar: UploadFile = File(...)``.
+
+    ``media_types=["image/png", "image/jpeg"]`` accepts only files whose first
+    bytes show one of these types (``UploadFile.media_type``, sniffed; the
+    client's ``Content-Type`` is not believed); any other is a 422.
+    """
+    return FileMarker(default, alias, description, tuple(media_types))
 
 
 def describe_callable(func: Callable[..., Any]) -> str:
@@ -238,6 +280,25 @@ class BodySource(Source):
         self.required = required
 
 
+class FileSource(Source):
+    """An uploaded file (or a list of them) from a multipart form body."""
+
+    __slots__ = ("annotation", "default", "is_list", "key", "marker", "media_types")
+    needs_request = True
+
+    def __init__(
+        self, name: str, key: str, annotation: Any, default: Any, is_list: bool,
+        marker: ParamMarker | None,
+    ) -> None:
+        super().__init__(name)
+        self.key = key
+        self.annotation = annotation
+        self.default = default
+        self.is_list = is_list
+        self.marker = marker
+        self.media_types = marker.media_types if isinstance(marker, FileMarker) else ()
+
+
 @dataclass(eq=False, slots=True)
 class Dependant:
     """The plan for calling one function (an endpoint or a dependency)."""
@@ -314,6 +375,10 @@ def _describe_source(source: Source) -> str:
         return f"{name}: {source.location} {source.key!r} ({type_name}, {required})"
     if isinstance(source, BodySource):
         return f"{name}: JSON body ({_type_label(source.annotation)})"
+    if isinstance(source, FileSource):
+        required = "required" if source.default is _REQUIRED else "optional"
+        files = "files" if source.is_list else "file"
+        return f"{name}: form {files} {source.key!r} ({required})"
     return name  # pragma: no cover
 
 
@@ -413,6 +478,7 @@ class PlanBuilder:
         signature, hints = _signature(call)
         sources: list[Source] = []
         body_seen: str | None = None
+        body_kind = ""
         for parameter in signature.parameters.values():
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
                 continue
@@ -424,14 +490,19 @@ class PlanBuilder:
             source = self._source_for(parameter, hints, path_params, described, stack)
             if source is None:
                 continue  # not ours to fill: its default applies
-            if isinstance(source, BodySource):
-                if body_seen:
-                    raise ConfigurationError(
-                        f"{described}: two body parameters ({body_seen!r} and "
-                        f"{parameter.name!r}); a request has one JSON body - wrap them in "
-                        "one dataclass"
-                    )
-                body_seen = parameter.name
+            kind = _body_kind(source)
+            if kind and body_kind and "JSON" in (kind, body_kind):
+                # Two JSON bodies, or JSON and a form: a request has one body.
+                raise ConfigurationError(
+                    f"{described}: two body parameters ({body_seen!r} and "
+                    f"{parameter.name!r}); a request has one JSON body - wrap them in "
+                    "one dataclass"
+                    if kind == body_kind
+                    else f"{described}: {body_seen!r} reads the body as {body_kind} and "
+                    f"{parameter.name!r} as {kind}; a request has one body"
+                )
+            if kind:
+                body_seen, body_kind = body_seen or parameter.name, kind
             sources.append(source)
         dependant = Dependant(call=call, kind=_kind(call), sources=sources, use_cache=use_cache)
         _finish(dependant)
@@ -455,12 +526,25 @@ class PlanBuilder:
         marker, default = _marker_and_default(parameter.default, extras)
         if isinstance(marker, DependsMarker):
             return self._depends_source(name, marker, base, path_params, described, stack)
+        upload = _upload_kind(annotation)
         if isinstance(marker, ParamMarker):
             key = _param_key(name, marker)
+            if marker.location in ("form", "file"):
+                _require_forms_extra(described)
+            if marker.location == "file" or (marker.location == "form" and upload is not None):
+                if upload is None:
+                    raise ConfigurationError(
+                        f"{described}: File() on {name!r} needs the annotation UploadFile, "
+                        f"UploadFile | None or list[UploadFile], not {annotation!r}"
+                    )
+                return FileSource(name, key, annotation, default, upload, marker)
             return self._text_source(name, marker.location, key, annotation, default, marker,
                                      described)
         if name in path_params:
             return _path_source(name, annotation, path_params[name], described)
+        if upload is not None:
+            _require_forms_extra(described)
+            return FileSource(name, name, annotation, default, upload, None)
         for cls, source_type in _CONNECTION_OBJECTS:
             if _is_subclass(base, cls):
                 return source_type(name)
@@ -520,6 +604,17 @@ class PlanBuilder:
             raise ConfigurationError(f"{described}: parameter {name!r}: {exc}") from None
 
 
+def _body_kind(source: Source) -> str:
+    """What of the body a source reads: "JSON", "form" or nothing ("")."""
+    if isinstance(source, BodySource):
+        return "JSON"
+    if isinstance(source, FileSource) or (
+        isinstance(source, TextSource) and source.location == "form"
+    ):
+        return "form"
+    return ""
+
+
 # Objects of the connection itself, injected by annotation (a subclass too).
 _CONNECTION_OBJECTS: tuple[tuple[type, type[Source]], ...] = (
     (Request, RequestSource),
@@ -538,6 +633,29 @@ def _marker_and_default(
         return default, (default.default if isinstance(default, ParamMarker) else _REQUIRED)
     marker = next((e for e in extras if isinstance(e, DependsMarker | ParamMarker)), None)
     return marker, default
+
+
+def _upload_kind(annotation: Any) -> bool | None:
+    """For ``UploadFile`` (or ``UploadFile | None``) False, for a list of them
+    True; None if the annotation is not an upload at all."""
+    base, _ = split_annotated(annotation)
+    base = _optional(base) or base
+    if _is_subclass(base, UploadFile):
+        return False
+    args = get_args(base)
+    if is_sequence_type(base) and args and _is_subclass(args[0], UploadFile):
+        return True
+    return None
+
+
+def _require_forms_extra(described: str) -> None:
+    """Forms need python-multipart: say so at startup, not on the first upload."""
+    from minimal_asgi.formparsers import require_multipart_parser
+
+    try:
+        require_multipart_parser()
+    except RuntimeError as exc:
+        raise ConfigurationError(f"{described}: {exc}") from None
 
 
 def _param_key(name: str, marker: ParamMarker) -> str:
@@ -728,6 +846,12 @@ def build_call_plan(
             "StreamingResponse to stream"
         )
     check_connection_kind(dependant, websocket)
+    body_kinds = {_body_kind(s) for d in dependant.walk() for s in d.sources} - {""}
+    if len(body_kinds) > 1:
+        raise ConfigurationError(
+            f"{dependant.description}: it and its dependencies read the body both as JSON "
+            "and as a form; a request has one body"
+        )
     shape = _call_shape(dependant, tuple(path_params))
     return CallPlan(dependant, shape, tuple(path_params.items()))
 
@@ -766,6 +890,10 @@ def check_connection_kind(endpoint: Dependant, websocket: bool) -> None:
                 raise ConfigurationError(
                     f"{where} asks for a Request, but this is a WebSocket route; annotate it "
                     "`WebSocket` instead (it has the same url, headers, query_params, cookies)"
+                )
+            if websocket and _body_kind(source) == "form":
+                raise ConfigurationError(
+                    f"{where} is a form field, but a WebSocket handshake has no body"
                 )
             if websocket and isinstance(source, BodySource):
                 raise ConfigurationError(

@@ -236,7 +236,11 @@ def request_handler(
 
     async def handle_request(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
         request = Request(scope, receive, max_body_size=limit)
-        await send_result(await endpoint(request), scope, receive, send, status)
+        try:
+            await send_result(await endpoint(request), scope, receive, send, status)
+        finally:
+            if request._form is not None:  # uploads: their files go with the response
+                request.close_form()
 
     return handle_request
 
@@ -247,7 +251,11 @@ def simple_handler(plan: CallPlan, settings: RouteSettings, status: int | None) 
 
         async def handle_simple(scope: Scope, receive: Receive, send: Send, values: Any) -> None:
             request = Request(scope, receive, max_body_size=limit)
-            await send_result(await invoke(request, values), scope, receive, send, status)
+            try:
+                await send_result(await invoke(request, values), scope, receive, send, status)
+            finally:
+                if request._form is not None:
+                    request.close_form()
 
         return handle_simple
 
@@ -274,15 +282,21 @@ def context_handler(plan: CallPlan, settings: RouteSettings, status: int | None)
         )
         context = make_context(request, scope["path_params"], overrides, path_key)
         try:
-            kwargs = await context.solve_endpoint(dependant)
-            await send_result(await call(kwargs), scope, receive, send, status)
-        except BaseException as exc:
-            await context.after_response(exc)
-            raise
-        # PERF: most requests have neither background tasks nor teardowns; two
-        # attribute tests are cheaper than an await that finds nothing to do.
-        if context.background is not None or context.teardowns is not None:
-            await context.after_response(None)
+            try:
+                kwargs = await context.solve_endpoint(dependant)
+                await send_result(await call(kwargs), scope, receive, send, status)
+            except BaseException as exc:
+                await context.after_response(exc)
+                raise
+            # PERF: most requests have neither background tasks nor teardowns; two
+            # attribute tests are cheaper than an await that finds nothing to do.
+            if context.background is not None or context.teardowns is not None:
+                await context.after_response(None)
+        finally:
+            # Uploaded files are closed (deleted) after the response and the
+            # background tasks, whatever happened - even on a cancellation.
+            if request is not None and request._form is not None:
+                request.close_form()
 
     return handle_context
 
@@ -297,23 +311,27 @@ def hooked_handler(plan: CallPlan, settings: RouteSettings, status: int | None) 
         request = Request(scope, receive, max_body_size=limit)
         context: Context | None = None
         try:
-            response: Response | None = None
-            for hook in before:
-                response = await hook(request)
-                if response is not None:
-                    break  # a before hook answered: the endpoint does not run
-            if response is None:
-                result, context = await run(request, scope, values)
-                response = to_response(result, status)
-            for after_hook in after:
-                response = await after_hook(request, response) or response
-            await response(scope, receive, send)
-        except BaseException as exc:
+            try:
+                response: Response | None = None
+                for hook in before:
+                    response = await hook(request)
+                    if response is not None:
+                        break  # a before hook answered: the endpoint does not run
+                if response is None:
+                    result, context = await run(request, scope, values)
+                    response = to_response(result, status)
+                for after_hook in after:
+                    response = await after_hook(request, response) or response
+                await response(scope, receive, send)
+            except BaseException as exc:
+                if context is not None:
+                    await context.after_response(exc)
+                raise
             if context is not None:
-                await context.after_response(exc)
-            raise
-        if context is not None:
-            await context.after_response(None)
+                await context.after_response(None)
+        finally:
+            if request._form is not None:
+                request.close_form()
 
     return handle_hooked
 

@@ -39,6 +39,7 @@ from minimal_asgi.convertors import INT_MAX
 from minimal_asgi.dependencies import (
     BodySource,
     Dependant,
+    FileSource,
     PathSource,
     PlanBuilder,
     TextSource,
@@ -604,7 +605,7 @@ def _operation(
     parameters, validated = _parameters(dependants, convertors, registry)
     if parameters:
         operation["parameters"] = parameters
-    body = _request_body(dependants, registry)
+    body = _request_body(dependants, registry) or _form_body(dependants, registry)
     if body is not None:
         operation["requestBody"] = body
         validated = True
@@ -658,7 +659,7 @@ def _parameters(
                     hints = _hints(dependant.call) if hints is None else hints
                     if source.name in hints:
                         path_annotations[source.name] = hints[source.name]
-            elif isinstance(source, TextSource):
+            elif isinstance(source, TextSource) and source.location != "form":
                 validated = True
                 key = (source.location, source.key)
                 required = source.default is _EMPTY
@@ -747,6 +748,49 @@ def _request_body(
                 "schema": schemas[0] if len(schemas) == 1 else {"allOf": schemas}
             }
         },
+    }
+
+
+def _form_body(dependants: list[Dependant], registry: SchemaRegistry) -> dict[str, Any] | None:
+    """Form fields and files as one object schema: ``multipart/form-data``
+    when there is a file (each ``format: binary``), else either form type."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    has_file = False
+    for dependant in dependants:
+        for source in dependant.sources:
+            if isinstance(source, FileSource):
+                has_file = True
+                schema: dict[str, Any] = {"type": "string", "format": "binary"}
+                if source.media_types:
+                    schema["description"] = "one of " + ", ".join(source.media_types) + (
+                        " (checked from the content)"
+                    )
+                if source.is_list:
+                    schema = {"type": "array", "items": schema}
+            elif isinstance(source, TextSource) and source.location == "form":
+                schema = registry.parameter_schema(source.annotation)
+                if source.default is not _EMPTY and source.default is not None:
+                    known, value = _json_value(source.default)
+                    if known:
+                        schema = {**schema, "default": value}
+            else:
+                continue
+            if source.key not in properties:
+                properties[source.key] = schema
+            if source.default is _EMPTY and source.key not in required:
+                required.append(source.key)
+    if not properties:
+        return None
+    body_schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        body_schema["required"] = required
+    kinds = ["multipart/form-data"] if has_file else [
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ]
+    return {
+        "required": bool(required),
+        "content": {kind: {"schema": body_schema} for kind in kinds},
     }
 
 

@@ -16,11 +16,11 @@ import json
 from collections.abc import AsyncIterator
 from http.cookies import _unquote
 from typing import Any
-from urllib.parse import parse_qsl
 
 from minimal_asgi.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from minimal_asgi.exceptions import HTTPException
 from minimal_asgi.types import Message, Receive, Scope
+from minimal_asgi.uploads import FormLimits
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "ClientDisconnect", "HTTPConnection", "Request"]
 
@@ -226,21 +226,80 @@ class Request(HTTPConnection):
                 raise HTTPException(400, f"The request body is not valid JSON: {exc}") from None
         return self._json
 
-    async def form(self) -> FormData:
-        """Fields of an ``application/x-www-form-urlencoded`` body."""
+    async def form(self, *, limits: FormLimits | None = None) -> FormData:
+        """The fields of a form body: text fields as ``str``, files (the parts of
+        a ``multipart/form-data`` body that have a filename) as ``UploadFile``.
+
+        Read as it arrives, under ``limits`` (else the route's ``form_limits=``
+        option, else ``App(form_limits=...)``): a limit crossed is a 413
+        problem naming it, a malformed body a 400, any other content type a
+        415. The files are closed after the response; formparsers.py has the
+        details.
+        """
         if self._form is None:
-            content_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type == "multipart/form-data":
-                raise HTTPException(
-                    415, "multipart/form-data is not supported yet; send urlencoded fields"
+            from minimal_asgi.formparsers import parse_form  # only when a form is read
+
+            if limits is None:
+                # The route's (``@app.post(..., form_limits=...)``), else the app's.
+                options = getattr(self.scope.get("route"), "options", None) or {}
+                limits = (
+                    options.get("form_limits")
+                    or getattr(self.app, "form_limits", None)
+                    or FormLimits()
                 )
-            body = await self.body()
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise HTTPException(400, "The form body is not valid UTF-8") from None
-            self._form = FormData(parse_qsl(text, keep_blank_values=True))
+            content_type = self.headers.get("content-type", "")
+            media = content_type.split(";", 1)[0].strip().lower()
+            if media not in _FORM_TYPES:
+                raise HTTPException(
+                    415,
+                    f"expected a form (multipart/form-data or "
+                    f"application/x-www-form-urlencoded), got {media!r}",
+                )
+            self._form = await parse_form(content_type, self._form_chunks(limits), limits)
         return self._form
+
+    async def _form_chunks(self, limits: FormLimits) -> AsyncIterator[bytes]:
+        """The body for a form parser, bounded by the form's own limit."""
+        if self._body is not None:  # already read by body(): parse what was kept
+            if len(self._body) > limits.max_body_size:
+                raise _form_too_large(limits)
+            yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("the request body was already consumed by stream()")
+        self._stream_consumed = True
+        declared = self.headers.get("content-length")
+        if declared is not None:
+            # A negative or non-numeric length is a framing error (RFC 9110, 8.6).
+            if not declared.isdigit():
+                raise HTTPException(400, f"Content-Length must be a whole number, got {declared!r}")
+            if int(declared) > limits.max_body_size:
+                raise _form_too_large(limits)
+        received = 0
+        while True:
+            message = await self._receive()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > limits.max_body_size:
+                    raise _form_too_large(limits)
+                if chunk:
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+
+    async def close(self) -> None:
+        """Close the files of a parsed form (the framework does this after the
+        response; a middleware that reads a form with its own Request must)."""
+        self.close_form()
+
+    def close_form(self) -> None:
+        """``close()`` without awaiting, safe in a cancelled request's cleanup."""
+        if self._form is not None:
+            self._form.close_files()
 
     async def is_disconnected(self) -> bool:
         """Non-blocking check whether the client has gone away (best effort)."""
@@ -282,6 +341,15 @@ def _decode_json(text: str) -> Any:
     if end != len(text):
         return _DECODER.decode(text)  # trailing whitespace, or extra data
     return value
+
+
+_FORM_TYPES = frozenset(["multipart/form-data", "application/x-www-form-urlencoded", ""])
+
+
+def _form_too_large(limits: FormLimits) -> HTTPException:
+    from minimal_asgi.formparsers import limit_exceeded
+
+    return limit_exceeded("max_body_size", limits.max_body_size, "the form body, in bytes")
 
 
 def _too_large(limit: int, scope: Scope) -> HTTPException:

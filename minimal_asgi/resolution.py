@@ -27,6 +27,7 @@ from minimal_asgi.dependencies import (
     Dependant,
     DependencyOverrides,
     DependsSource,
+    FileSource,
     PathSource,
     PlanBuilder,
     RequestSource,
@@ -36,6 +37,7 @@ from minimal_asgi.dependencies import (
 )
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
 from minimal_asgi.requests import HTTPConnection, Request
+from minimal_asgi.uploads import UploadFile
 from minimal_asgi.validation import INVALID, Errors, RequestValidationError, error
 from minimal_asgi.websockets import WebSocket
 
@@ -136,9 +138,13 @@ class Context:
         if isinstance(source, DependsSource):
             return await self.call(source.dependant)
         if isinstance(source, TextSource):
+            if source.location == "form":
+                return await self._form_field(source)
             return self._text(source)
         if isinstance(source, BodySource):
             return await self._body(source)
+        if isinstance(source, FileSource):
+            return await self._file(source)
         if isinstance(source, RequestSource):
             if self.request is None:
                 raise RuntimeError(f"{source.name!r} needs a Request, and there is none here")
@@ -199,6 +205,55 @@ class Context:
             return None
         data = await request.json()
         return source.validate(data, ("body",), self.errors, 0)
+
+    async def _form_field(self, source: TextSource) -> Any:
+        # A text field of the form: converted like a query value; a file sent
+        # under this name is not text.
+        assert self.request is not None
+        form = await self.request.form()
+        values = form.getlist(source.key)
+        if any(isinstance(value, UploadFile) for value in values):
+            self.errors.append(error(("body", source.key), "expected a text field, got a file",
+                                     "type"))
+            return INVALID
+        if not values:
+            if source.default is _REQUIRED:
+                self.errors.append(error(("body", source.key), "field required", "missing"))
+                return INVALID
+            return source.default
+        try:
+            return source.convert(values if source.is_list else values[-1])
+        except ValueError as exc:
+            self.errors.append(error(("body", source.key), str(exc), "value"))
+            return INVALID
+
+    async def _file(self, source: FileSource) -> Any:
+        assert self.request is not None
+        form = await self.request.form()
+        values = form.getlist(source.key)
+        where = ("body", source.key)
+        if any(not isinstance(value, UploadFile) for value in values):
+            self.errors.append(error(where, "expected a file, got a text field", "type"))
+            return INVALID
+        if not values:
+            if source.default is _REQUIRED:
+                self.errors.append(error(where, "file required", "missing"))
+                return INVALID
+            return source.default
+        allowed = source.media_types
+        if allowed:
+            for upload in values:
+                assert isinstance(upload, UploadFile)
+                found = upload.media_type
+                if found not in allowed:
+                    self.errors.append(error(
+                        where,
+                        f"the file is {found or 'of no known type'} (read from its first "
+                        f"bytes), expected one of {', '.join(allowed)}",
+                        "media_type",
+                    ))
+                    return INVALID
+        return values if source.is_list else values[-1]
 
     async def call(self, dependant: Dependant) -> Any:
         """Call a dependency (at most once per request unless use_cache=False)."""

@@ -22,6 +22,7 @@ import datetime as dt
 import json as jsonlib
 import math
 import os
+import secrets
 import warnings
 from base64 import b64encode
 from collections.abc import Mapping, Sequence
@@ -326,6 +327,7 @@ class AsyncTestClient:
         content: bytes | str | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         cookies: Mapping[str, str] | None = None,
@@ -339,6 +341,11 @@ class AsyncTestClient:
             body = jsonlib.dumps(json).encode()
             if "content-type" not in lowered:
                 headers["content-type"] = "application/json"
+        elif files is not None:
+            boundary = secrets.token_hex(16)
+            body = encode_multipart(data or {}, files, boundary)
+            if "content-type" not in lowered:
+                headers["content-type"] = f"multipart/form-data; boundary={boundary}"
         elif data is not None:
             body = urlencode(list(data.items()), doseq=True).encode()
             if "content-type" not in lowered:
@@ -892,3 +899,39 @@ class WebSocketTestSession:
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         self._portal.call(self._session.close, code, reason)
+
+
+def encode_multipart(data: Mapping[str, Any], files: Mapping[str, Any], boundary: str) -> bytes:
+    """A ``multipart/form-data`` body, as a browser sends it: ``data`` as text
+    fields (a list value repeats the field), ``files`` as file parts. A file is
+    ``content``, ``(filename, content)`` or ``(filename, content, content_type)``,
+    or a list of these; ``content`` is bytes or str."""
+    delimiter = f"--{boundary}\r\n".encode()
+    out: list[bytes] = []
+    for name, values in data.items():
+        for value in values if isinstance(values, list | tuple) else [values]:
+            out += [delimiter, _disposition(name), b"\r\n", str(value).encode(), b"\r\n"]
+    for name, specs in files.items():
+        for spec in specs if isinstance(specs, list) else [specs]:
+            filename, content, content_type = "upload", spec, "application/octet-stream"
+            if isinstance(spec, tuple):
+                filename, content, *rest = spec
+                content_type = rest[0] if rest else content_type
+            if isinstance(content, str):
+                content = content.encode()
+            out += [delimiter, _disposition(name, filename),
+                    f"content-type: {content_type}\r\n\r\n".encode(), content, b"\r\n"]
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out)
+
+
+def _disposition(name: str, filename: str | None = None) -> bytes:
+    # Quotes and line breaks escaped as browsers do (the HTML standard's
+    # multipart/form-data encoding algorithm).
+    def quote(text: str) -> str:
+        return text.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+    line = f'content-disposition: form-data; name="{quote(name)}"'
+    if filename is not None:
+        line += f'; filename="{quote(filename)}"'
+    return (line + "\r\n").encode()

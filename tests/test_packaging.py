@@ -41,6 +41,12 @@ def test_the_core_depends_on_anyio_only_and_registers_no_plugin() -> None:
     assert "entry-points" not in core
 
 
+def test_multipart_parsing_is_the_optional_forms_extra_and_in_dev() -> None:
+    core = _project(ROOT)
+    assert core["optional-dependencies"]["forms"] == ["python-multipart>=0.0.34"]
+    assert any("forms" in dep for dep in core["optional-dependencies"]["dev"])
+
+
 @pytest.mark.parametrize("folder", PLUGINS, ids=lambda folder: folder.name)
 def test_a_plugin_is_named_for_its_package_and_depends_on_the_core(folder: Path) -> None:
     project = _project(folder)

@@ -134,3 +134,16 @@ def test_idempotency_benchmark_cases_answer_and_a_retry_is_the_first_answer() ->
     from benchmarks import idempotency_overhead
 
     assert idempotency_overhead.check(["memory"], "bench:idempotency:smoke:") == []
+
+
+@pytest.mark.parametrize("framework", ["minimal_asgi", "starlette"])
+async def test_upload_benchmark_apps_read_the_whole_file(framework: str) -> None:
+    from benchmarks import uploads
+    from minimal_asgi.testing import AsyncTestClient
+
+    build = uploads.build_minimal if framework == "minimal_asgi" else uploads.build_starlette
+    body, _ = uploads.multipart_body(2 * uploads.MiB)
+    headers = {"content-type": f"multipart/form-data; boundary={uploads.BOUNDARY}"}
+    async with AsyncTestClient(build()) as client:
+        response = await client.post("/upload", content=b"".join(body), headers=headers)
+    assert response.json() == {"size": 2 * uploads.MiB}
