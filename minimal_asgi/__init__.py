@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from minimal_asgi.app import App
     from minimal_asgi.background import BackgroundTask, BackgroundTasks
     from minimal_asgi.config import Secret, Settings
+    from minimal_asgi.counters import Counters
     from minimal_asgi.datastructures import (
         URL,
         FormData,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from minimal_asgi.files import FileResponse
     from minimal_asgi.middleware import Middleware
     from minimal_asgi.plugins import Plugin, RouteInfo
+    from minimal_asgi.proxy_headers import ProxyHeadersMiddleware, TrustedProxies
     from minimal_asgi.request_logging import (
         JSONFormatter,
         RequestIdFilter,
@@ -74,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "BackgroundTasks": "minimal_asgi.background",
     "Secret": "minimal_asgi.config",
     "Settings": "minimal_asgi.config",
+    "Counters": "minimal_asgi.counters",
     "URL": "minimal_asgi.datastructures",
     "FormData": "minimal_asgi.datastructures",
     "Headers": "minimal_asgi.datastructures",
@@ -92,6 +95,8 @@ _EXPORTS: dict[str, str] = {
     "Middleware": "minimal_asgi.middleware",
     "Plugin": "minimal_asgi.plugins",
     "RouteInfo": "minimal_asgi.plugins",
+    "ProxyHeadersMiddleware": "minimal_asgi.proxy_headers",
+    "TrustedProxies": "minimal_asgi.proxy_headers",
     "JSONFormatter": "minimal_asgi.request_logging",
     "RequestIdFilter": "minimal_asgi.request_logging",
     "RequestLoggingMiddleware": "minimal_asgi.request_logging",
@@ -133,6 +138,7 @@ __all__ = [
     "ClientDisconnect",
     "ConfigurationError",
     "Cookie",
+    "Counters",
     "Depends",
     "FileResponse",
     "FormData",
@@ -157,6 +163,7 @@ __all__ = [
     "PlainTextResponse",
     "Plugin",
     "ProblemResponse",
+    "ProxyHeadersMiddleware",
     "Query",
     "QueryParams",
     "Receive",
@@ -175,6 +182,7 @@ __all__ = [
     "Settings",
     "State",
     "StreamingResponse",
+    "TrustedProxies",
     "WebSocket",
     "WebSocketDisconnect",
     "get_request_id",
