@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench clean deps deps-nginx
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,29 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: deps lint typecheck
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
+
+# Debian tools some tests run for real. Installed when missing and apt-get can be
+# used as root; otherwise this says why and goes on, and those tests skip with the reason.
+deps: deps-nginx
+
+# nginx in front of uvicorn (deploy/nginx.conf, tests/deploy/test_nginx.py).
+deps-nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	  echo "deps: nginx is not installed and this is not root: the nginx tests will skip"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "deps: nginx is not installed and there is no apt-get: the nginx tests will skip"; \
+	else \
+	  echo "deps: installing nginx with apt-get"; \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light \
+	    || { apt-get update && DEBIAN_FRONTEND=noninteractive \
+	         apt-get install -y --no-install-recommends nginx-light; } \
+	    || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx; } \
+	  >/dev/null || echo "deps: apt-get could not install nginx: the nginx tests will skip"; \
+	fi
 
 # Every benchmark in quick mode (some minutes); tables and charts land in
 # benchmarks/results/. Over the wire needs wrk (apt-get install -y wrk); one script:

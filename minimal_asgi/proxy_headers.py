@@ -8,7 +8,10 @@ host=...`` - and this layer puts that back into the scope, so
 ``request.client``, ``request.url``, ``url_for`` and redirects are right.
 
 Anyone can send those headers, so they are believed only when the peer is a
-proxy listed in ``trusted`` (addresses or CIDR networks; nothing by default).
+proxy listed in ``trusted`` (addresses or CIDR networks; nothing by default),
+and only the family the proxy writes: ``X-Forwarded-*`` (nginx, most load
+balancers; the default) or ``Forwarded`` - never "whichever is present", or a
+client would send the one its proxy passes through untouched.
 Each proxy *appends* the address it received the request from, so the list is
 read from the right: trusted proxies are skipped, and the first address that
 is not one is the client. Anything the client wrote further left is forged
@@ -59,11 +62,25 @@ class Forwarded(NamedTuple):
     host: str | None
 
 
+HEADERS = ("x-forwarded", "forwarded")
+
+
 class TrustedProxies:
     """The proxies whose forwarding headers are believed: IP addresses or networks,
-    ``TrustedProxies(["10.0.0.0/8", "127.0.0.1"])``. Empty (the default): none."""
+    ``TrustedProxies(["10.0.0.0/8", "127.0.0.1"])``. Empty (the default): none.
 
-    def __init__(self, trusted: Iterable[str] = ()) -> None:
+    ``header``: which headers those proxies write - ``"x-forwarded"``
+    (``X-Forwarded-For``, ``-Proto``, ``-Host``) or ``"forwarded"`` (RFC 7239).
+    The other family is ignored: a client may have sent it.
+    """
+
+    def __init__(self, trusted: Iterable[str] = (), *, header: str = "x-forwarded") -> None:
+        if header not in HEADERS:
+            raise ConfigurationError(
+                f"TrustedProxies(header={header!r}): say 'x-forwarded' (X-Forwarded-For, "
+                "-Proto, -Host) or 'forwarded' (RFC 7239), whichever your proxy sets"
+            )
+        self.header = header
         if isinstance(trusted, str):
             raise ConfigurationError(f"trusted proxies take a list, like [{trusted!r}]")
         networks: list[Network] = []
@@ -94,7 +111,7 @@ class TrustedProxies:
         client = scope.get("client")
         if not self.networks or not client or not self.trusts(client[0]):
             return None
-        hops = forwarding_hops(scope["headers"])
+        hops = forwarding_hops(scope["headers"], standard=self.header == "forwarded")
         if not hops:
             return None
         # From the right: each trusted proxy appended the address it saw. If
@@ -115,24 +132,22 @@ class TrustedProxies:
         return str(client[0]) if client else "unknown"
 
 
-def forwarding_hops(headers: Iterable[tuple[bytes, bytes]]) -> list[Hop]:
-    """The hops of ``Forwarded`` (RFC 7239) if the request has one, else of
+def forwarding_hops(headers: Iterable[tuple[bytes, bytes]], *, standard: bool) -> list[Hop]:
+    """The hops of ``Forwarded`` (RFC 7239, ``standard``) or else of
     ``X-Forwarded-For`` with ``-Proto`` and ``-Host``; client first."""
-    standard: list[str] = []
+    if standard:
+        elements = [value.decode("latin-1") for name, value in headers if name == b"forwarded"]
+        return [hop for hop in parse_forwarded(", ".join(elements)) if hop.address]
     legacy_for: list[str] = []
     legacy_proto: list[str] = []
     legacy_host: list[str] = []
     for name, value in headers:
-        if name == b"forwarded":
-            standard.append(value.decode("latin-1"))
-        elif name == b"x-forwarded-for":
+        if name == b"x-forwarded-for":
             legacy_for.extend(_split_list(value))
         elif name == b"x-forwarded-proto":
             legacy_proto.extend(_split_list(value))
         elif name == b"x-forwarded-host":
             legacy_host.extend(_split_list(value))
-    if standard:
-        return [hop for hop in parse_forwarded(", ".join(standard)) if hop.address]
     hops = []
     for address in legacy_for:
         host, port = _split_node(address)
@@ -219,14 +234,23 @@ class ProxyHeadersMiddleware:
     forwarded address, ``scheme`` from the forwarded protocol (``http`` or
     ``https``; ``ws``/``wss`` for WebSockets), and the ``host`` header from the
     forwarded host. Requests from any other peer pass through untouched.
+    ``trusted`` and ``header`` are those of ``TrustedProxies`` (or pass one).
 
     Put it outermost, so every other layer (logging, trusted hosts, rate
     limits, redirects) sees the client's view of the request.
     """
 
-    def __init__(self, app: ASGIApp, trusted: Iterable[str] | TrustedProxies = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted: Iterable[str] | TrustedProxies = (),
+        *,
+        header: str = "x-forwarded",
+    ) -> None:
         self.app = app
-        self.trusted = trusted if isinstance(trusted, TrustedProxies) else TrustedProxies(trusted)
+        if not isinstance(trusted, TrustedProxies):
+            trusted = TrustedProxies(trusted, header=header)
+        self.trusted = trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):

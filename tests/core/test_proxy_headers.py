@@ -24,9 +24,9 @@ from minimal_asgi.testing import TestClient
 from tests.types import ClientFactory
 
 
-def make_app(trusted: list[str]) -> App:
+def make_app(trusted: list[str], header: str = "x-forwarded") -> App:
     app = App()
-    app.add_middleware(ProxyHeadersMiddleware, trusted=trusted)
+    app.add_middleware(ProxyHeadersMiddleware, trusted=trusted, header=header)
 
     @app.get("/whoami", name="whoami")
     async def whoami(request: Request) -> dict[str, Any]:
@@ -95,14 +95,31 @@ def test_addresses_forged_left_of_the_proxy_chain_are_ignored(client_for: Client
     assert seen["client"] == "198.51.100.7"
 
 
-def test_the_standard_forwarded_header_wins_over_x_forwarded(client_for: ClientFactory) -> None:
-    client = client_for(make_app(["127.0.0.1"]), client=("127.0.0.1", 5000))
+def test_the_standard_forwarded_header_when_the_proxy_writes_it(
+    client_for: ClientFactory,
+) -> None:
+    client = client_for(make_app(["127.0.0.1"], "forwarded"), client=("127.0.0.1", 5000))
     seen = whoami(client, **{
         "forwarded": 'for="[2001:db8::7]:4711";proto=https;host=shop.example',
         "x-forwarded-for": "198.51.100.99",
     })  # fmt: skip
     assert seen["client"] == "2001:db8::7"
     assert seen["url"] == "https://shop.example/whoami"
+
+
+def test_only_the_header_family_the_proxy_writes_is_read(client_for: ClientFactory) -> None:
+    # nginx appends to X-Forwarded-For and passes a client's Forwarded header
+    # through untouched: believing "whichever is present" would let it spoof.
+    client = client_for(make_app(["127.0.0.1"]), client=("127.0.0.1", 5000))
+    seen = whoami(client, **{"forwarded": "for=1.2.3.4;proto=https",
+                             "x-forwarded-for": "1.2.3.4, 198.51.100.7"})
+    assert seen["client"] == "198.51.100.7"
+    assert seen["url"].startswith("http://")
+
+
+def test_an_unknown_header_family_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="whichever your proxy sets"):
+        TrustedProxies(["10.0.0.1"], header="x-real-ip")
 
 
 def test_redirects_keep_the_clients_scheme_and_host(client_for: ClientFactory) -> None:
@@ -172,7 +189,7 @@ def test_parse_forwarded_reads_quoted_values_with_separators() -> None:
 
 def test_one_x_forwarded_proto_for_a_chain_applies_to_the_client() -> None:
     hops = forwarding_hops([(b"x-forwarded-for", b"1.1.1.1, 2.2.2.2"),
-                            (b"x-forwarded-proto", b"https")])
+                            (b"x-forwarded-proto", b"https")], standard=False)
     assert [h.proto for h in hops] == ["https", "https"]
 
 
@@ -191,12 +208,13 @@ header_text = st.text(
 def test_parsing_never_fails_on_any_header(peer: str, values: list[tuple[bytes, str]]) -> None:
     scope = {"type": "http", "client": (peer, 1),
              "headers": [(name, value.encode("latin-1")) for name, value in values]}
-    proxies = TrustedProxies(["0.0.0.0/0"])
-    forwarded = proxies.resolve(scope)
-    host = proxies.client_host(scope)
-    assert isinstance(host, str)
-    if forwarded is not None:
-        assert forwarded.client[0] == host
+    for header in ("x-forwarded", "forwarded"):
+        proxies = TrustedProxies(["0.0.0.0/0"], header=header)
+        forwarded = proxies.resolve(scope)
+        host = proxies.client_host(scope)
+        assert isinstance(host, str)
+        if forwarded is not None:
+            assert forwarded.client[0] == host
 
 
 @given(client=st.one_of(ipv4, ipv6), forged=st.lists(ipv4, max_size=3),
@@ -219,7 +237,9 @@ def test_the_client_is_found_whatever_it_forged(
     else:
         headers = [(b"x-forwarded-for", ", ".join(addresses).encode())]
     scope = {"type": "http", "client": (peer, 1), "headers": headers}
-    assert TrustedProxies(["10.0.0.0/8", "192.0.2.0/24"]).client_host(scope) == client
+    proxies = TrustedProxies(["10.0.0.0/8", "192.0.2.0/24"],
+                             header="forwarded" if standard else "x-forwarded")
+    assert proxies.client_host(scope) == client
 
 
 @given(peer=ipv4, header=header_text)
@@ -227,5 +247,6 @@ def test_an_untrusted_peer_is_always_itself(peer: str, header: str) -> None:
     scope = {"type": "http", "client": (peer, 1),
              "headers": [(b"x-forwarded-for", header.encode("latin-1")),
                          (b"forwarded", header.encode("latin-1"))]}
-    assert TrustedProxies([]).client_host(scope) == peer
-    assert TrustedProxies([]).resolve(scope) is None
+    for header in ("x-forwarded", "forwarded"):
+        assert TrustedProxies([], header=header).client_host(scope) == peer
+        assert TrustedProxies([], header=header).resolve(scope) is None
