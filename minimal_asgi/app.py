@@ -405,12 +405,12 @@ class App:
         message = await receive()
         assert message["type"] == "lifespan.startup"
         started = False
+        self._draining = False  # an app started again serves again
         try:
             async with self.lifespan_context() as state:
                 if "state" in scope and isinstance(scope["state"], dict):
                     scope["state"].update(state)
                 started = True
-                self._draining = False
                 await send({"type": "lifespan.startup.complete"})
                 message = await receive()
                 assert message["type"] == "lifespan.shutdown"

@@ -77,6 +77,7 @@ def test_check_reports_a_wrong_response() -> None:
         "cache_overhead",
         "cache_two_workers",
         "pubsub",
+        "metrics_overhead",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -120,3 +121,9 @@ def test_the_two_worker_cache_app_serves_the_price_and_invalidates_it(
 
 def test_security_overhead_cases_answer_what_they_measure() -> None:
     assert security_overhead.check_all() == []
+
+
+def test_metrics_overhead_apps_answer_and_count() -> None:
+    from benchmarks import metrics_overhead
+
+    assert metrics_overhead.check(list(metrics_overhead.CASES.values())) == []
