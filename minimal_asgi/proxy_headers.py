@@ -93,17 +93,28 @@ class TrustedProxies:
                     "(like '10.0.0.1' or '10.0.0.0/8')"
                 ) from None
         self.networks = tuple(networks)
+        # PERF: parsing an address and testing it against each network costs
+        # microseconds; the same few proxies and clients come back request
+        # after request. Bounded: a memo, not a store.
+        self._verdicts: dict[str, bool] = {}
 
     def __bool__(self) -> bool:
         return bool(self.networks)
 
     def trusts(self, address: str) -> bool:
         """Is ``address`` one of the trusted proxies? Names and ``unknown`` never are."""
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.networks)
+        verdict = self._verdicts.get(address)
+        if verdict is None:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                verdict = False
+            else:
+                verdict = any(ip in network for network in self.networks)
+            if len(self._verdicts) >= 4096:
+                self._verdicts.clear()
+            self._verdicts[address] = verdict
+        return verdict
 
     def resolve(self, scope: Scope) -> Forwarded | None:
         """What the trusted proxies say about this request, or ``None`` when the
