@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench perf-guard clean
+.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: deps lint typecheck
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
+
+# Debian tools some tests run for real. Installed when missing and apt-get can be
+# used as root; otherwise this says why and goes on, and those tests skip with the reason.
+deps: deps-nginx deps-valgrind
+
+# nginx in front of uvicorn (deploy/nginx.conf, tests/deploy/test_nginx.py).
+deps-nginx:
+	@sh scripts/apt-install.sh nginx nginx-light nginx
+
+# valgrind, whose callgrind counts the instructions of the performance guard.
+deps-valgrind:
+	@sh scripts/apt-install.sh valgrind valgrind
 
 # Every benchmark in quick mode (some minutes); tables and charts land in
 # benchmarks/results/. Over the wire needs wrk (apt-get install -y wrk); one script:
@@ -56,21 +68,15 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.jwt_verify
 	$(BIN)/python -m benchmarks.idempotency_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.uploads $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.metrics_overhead $(BENCH_FLAGS)
 
 # Instructions per request of every hot-path scenario, under valgrind's callgrind,
 # against benchmarks/perf_budget.json: fails above budget + 10% (run by .ci/run).
-# Counts, unlike times, do not move with the machine's load. valgrind is a Debian
-# tool: installed here where apt-get can (as root); elsewhere the guard says why it
-# is skipped. After an intended change: .venv/bin/python -m benchmarks.perf_guard --update "why"
-perf-guard: $(STAMP)
-	@command -v valgrind >/dev/null 2>&1 || $(call apt_install,valgrind)
+# Counts, unlike times, do not move with the machine's load. After an intended
+# change: .venv/bin/python -m benchmarks.perf_guard --update "why"
+perf-guard: $(STAMP) deps-valgrind
 	@if command -v valgrind >/dev/null 2>&1; then $(BIN)/python -m benchmarks.perf_guard; \
-	else echo "perf-guard skipped: valgrind is not installed and apt-get could not install it"; fi
-
-# $(call apt_install,package): apt-get install, as root on Debian; otherwise nothing.
-apt_install = { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	{ apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1 || \
-	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1; }; }; } || true
+	else echo "perf-guard skipped: valgrind is not installed and could not be (see deps above)"; fi
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info plugins/*/build plugins/*/*.egg-info

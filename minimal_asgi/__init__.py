@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from minimal_asgi.app import App
     from minimal_asgi.background import BackgroundTask, BackgroundTasks
     from minimal_asgi.config import Secret, Settings
+    from minimal_asgi.counters import Counters
     from minimal_asgi.datastructures import (
         URL,
         FormData,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from minimal_asgi.middleware import Middleware
     from minimal_asgi.openapi import OpenAPISecurity
     from minimal_asgi.plugins import Plugin, RouteInfo
+    from minimal_asgi.proxy_headers import ProxyHeadersMiddleware, TrustedProxies
     from minimal_asgi.request_logging import (
         JSONFormatter,
         RequestIdFilter,
@@ -76,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "BackgroundTasks": "minimal_asgi.background",
     "Secret": "minimal_asgi.config",
     "Settings": "minimal_asgi.config",
+    "Counters": "minimal_asgi.counters",
     "URL": "minimal_asgi.datastructures",
     "FormData": "minimal_asgi.datastructures",
     "Headers": "minimal_asgi.datastructures",
@@ -94,6 +97,8 @@ _EXPORTS: dict[str, str] = {
     "Middleware": "minimal_asgi.middleware",
     "Plugin": "minimal_asgi.plugins",
     "RouteInfo": "minimal_asgi.plugins",
+    "ProxyHeadersMiddleware": "minimal_asgi.proxy_headers",
+    "TrustedProxies": "minimal_asgi.proxy_headers",
     "JSONFormatter": "minimal_asgi.request_logging",
     "RequestIdFilter": "minimal_asgi.request_logging",
     "RequestLoggingMiddleware": "minimal_asgi.request_logging",
@@ -143,6 +148,7 @@ __all__ = [
     "ClientDisconnect",
     "ConfigurationError",
     "Cookie",
+    "Counters",
     "Depends",
     "File",
     "FileResponse",
@@ -172,6 +178,7 @@ __all__ = [
     "PlainTextResponse",
     "Plugin",
     "ProblemResponse",
+    "ProxyHeadersMiddleware",
     "Query",
     "QueryParams",
     "Receive",
@@ -190,6 +197,7 @@ __all__ = [
     "Settings",
     "State",
     "StreamingResponse",
+    "TrustedProxies",
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",

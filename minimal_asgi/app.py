@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from minimal_asgi.concurrency import as_async
+from minimal_asgi.counters import Counters
 from minimal_asgi.datastructures import State
 from minimal_asgi.dependencies import DependencyOverrides, PlanBuilder
 from minimal_asgi.errors import ErrorHandlers, ExceptionHandler, ProblemResponse
@@ -82,6 +83,9 @@ class App:
         self.debug = debug
         self.router = Router(routes, redirect_slashes=redirect_slashes)
         self.state = State()
+        # Named counts reported by the app's parts, for a metrics exporter (counters.py).
+        self.counters = Counters()
+        self._draining = False
         self.user_middleware: list[Middleware] = list(middleware or [])
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self.hooks = Hooks()
@@ -329,6 +333,19 @@ class App:
     def started(self) -> bool:
         return self._entry is not None
 
+    @property
+    def draining(self) -> bool:
+        """True once shutdown has begun (the server sent ``lifespan.shutdown``, or
+        ``begin_draining()`` was called): requests in flight still finish, but
+        a readiness check should now say "send no more" (503)."""
+        return self._draining
+
+    def begin_draining(self) -> None:
+        """Mark the app as shutting down before the server does: for a
+        pre-stop hook or a signal handler that wants the load balancer to take
+        this instance out of rotation while it still serves what it has."""
+        self._draining = True
+
     def build(self) -> ASGIApp:
         """Compile routes and build the middleware stack. Runs once, at startup
         (or on the first request if the server sends no lifespan events)."""
@@ -432,6 +449,7 @@ class App:
         message = await receive()
         assert message["type"] == "lifespan.startup"
         started = False
+        self._draining = False  # an app started again serves again
         try:
             async with self.lifespan_context() as state:
                 if "state" in scope and isinstance(scope["state"], dict):
@@ -440,6 +458,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
                 message = await receive()
                 assert message["type"] == "lifespan.shutdown"
+                self._draining = True  # before any shutdown step runs
         except BaseException as exc:
             text = f"{type(exc).__name__}: {exc}"
             phase = "shutdown" if started else "startup"

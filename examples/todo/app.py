@@ -22,6 +22,9 @@ What it shows (see README.md beside this file):
   in memory, or on Redis with TODO_RATELIMIT_BACKEND=redis://...).
 - security headers on every response, errors included, and a 400 for a Host
   this API is not served under (the security plugin).
+- running in production (docs/29-deployment.md): /health/live and
+  /health/ready (the health plugin), and the client's address from a proxy
+  listed in TODO_TRUSTED_PROXIES (comma-separated; none by default).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from minimal_asgi import (
     Le,
     MaxLen,
     MinLen,
+    ProxyHeadersMiddleware,
     Request,
     RequestLoggingMiddleware,
     Response,
@@ -47,6 +51,7 @@ from minimal_asgi import (
 )
 from minimal_asgi_cache import Cache, Cached
 from minimal_asgi_cors import CORS
+from minimal_asgi_health import Health
 from minimal_asgi_idempotency import Idempotency
 from minimal_asgi_ratelimit import RateLimit
 from minimal_asgi_security import SecurityHeaders, TrustedHosts
@@ -274,8 +279,13 @@ app = App(
         # JSON answers get the strict API preset (default-src 'none'); the
         # /docs page keeps its own policy. HSTS is sent on https only.
         SecurityHeaders(),
+        Health(),
     ],
 )
 app.include_router(v1, prefix="/v1")
 app.include_router(v2, prefix="/v2")
 app.add_middleware(RequestLoggingMiddleware)
+# Outermost, so the log line, the host check and the rate limiter all see the
+# client behind the proxy (docs/29-deployment.md). Empty: headers ignored.
+trusted_proxies = [p for p in os.environ.get("TODO_TRUSTED_PROXIES", "").split(",") if p.strip()]
+app.add_middleware(ProxyHeadersMiddleware, trusted=trusted_proxies)

@@ -79,6 +79,7 @@ def test_check_reports_a_wrong_response() -> None:
         "pubsub",
         "auth_overhead",
         "idempotency_overhead",
+        "metrics_overhead",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -147,3 +148,9 @@ async def test_upload_benchmark_apps_read_the_whole_file(framework: str) -> None
     async with AsyncTestClient(build()) as client:
         response = await client.post("/upload", content=b"".join(body), headers=headers)
     assert response.json() == {"size": 2 * uploads.MiB}
+
+
+def test_metrics_overhead_apps_answer_and_count() -> None:
+    from benchmarks import metrics_overhead
+
+    assert metrics_overhead.check(list(metrics_overhead.CASES.values())) == []

@@ -177,3 +177,15 @@ def test_a_request_for_a_foreign_host_is_refused_before_any_link_is_built(
     assert response.status_code == 400
     assert "location" not in response.headers
     assert client.get("/v1/todos").json()["total"] == 0
+
+
+def test_the_probes_are_served(client: TestClient) -> None:
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/health/ready").json() == {"status": "ready", "checks": {}}
+
+
+def test_forwarded_headers_are_ignored_unless_a_proxy_is_trusted(client: TestClient) -> None:
+    # TODO_TRUSTED_PROXIES is empty by default: a client cannot choose its address.
+    created = client.post("/v1/todos", json={"title": "x"},
+                          headers={"x-forwarded-proto": "https", "x-forwarded-for": "1.2.3.4"})
+    assert created.headers["location"].startswith("http://testserver/")

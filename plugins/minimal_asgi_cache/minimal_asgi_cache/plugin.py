@@ -97,6 +97,10 @@ class Cache:
         self.store = Store(chosen, lock_timeout=lock_timeout, clock=clock)
 
     def setup(self, app: App) -> None:
+        # Hits and misses, for a metrics exporter if the app has one (app.counters).
+        app.counters.describe("cache.hit", "lookups answered from the cache")
+        app.counters.describe("cache.miss", "lookups that had to compute the value")
+        self.store.count = app.counters.add
         app.add_route_wrapper(self._wrap)
         app.add_lifespan(self._lifespan)
         app.provide(Cache, self._provide)

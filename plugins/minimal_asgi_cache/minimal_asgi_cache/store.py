@@ -88,6 +88,10 @@ class _Flight:
     entry: Entry | None = None
 
 
+def _ignore(name: str) -> None:
+    """No one counts: the store's default ``count``."""
+
+
 class Store:
     """Entries on a backend, with versions, single flight and the error policy."""
 
@@ -107,6 +111,8 @@ class Store:
         # key -> (the raw bytes last read, their Entry, the versions stored in them)
         self._decoded: dict[str, tuple[bytes, Entry, list[str | None]]] = {}
         self._down = False  # in an outage: logged once, until the backend answers
+        # Told "cache.hit" or "cache.miss" after each fetch (the app's counters).
+        self.count: Callable[[str], object] = _ignore
 
     async def lookup(
         self, key: str, tags: Sequence[str]
@@ -139,6 +145,19 @@ class Store:
         returned None. ``use_stored=False`` ignores a stored entry (a request
         with ``Cache-Control: no-cache``) but still stores the new value.
         """
+        entry, computed = await self._fetch(key, tags, ttl, compute, use_stored, stale)
+        self.count("cache.miss" if computed else "cache.hit")
+        return entry, computed
+
+    async def _fetch(
+        self,
+        key: str,
+        tags: Sequence[str],
+        ttl: float,
+        compute: Compute,
+        use_stored: bool,
+        stale: float,
+    ) -> tuple[Entry | None, bool]:
         if use_stored:
             entry, _ = await self.lookup(key, tags)
             if entry is not None:

@@ -14,85 +14,39 @@ user - sync or async: ``RateLimit(key=api_key)``.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from minimal_asgi import ConfigurationError, Request, Scope
+from minimal_asgi import Request, Scope, TrustedProxies
 
 __all__ = ["ClientAddress", "KeyFunction", "header_key"]
 
 KeyFunction = Callable[[Request], "str | Awaitable[str]"]
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ClientAddress:
     """The key "client IP address", with the proxies whose forwarding headers
-    are believed (addresses or networks: ``["10.0.0.0/8", "127.0.0.1"]``)."""
+    are believed (addresses or networks: ``["10.0.0.0/8", "127.0.0.1"]``, or
+    the app's own ``TrustedProxies``).
 
-    def __init__(self, trusted_proxies: Iterable[str] = ()) -> None:
-        if isinstance(trusted_proxies, str):
-            raise ConfigurationError(
-                f"trusted_proxies takes a list, like [{trusted_proxies!r}]"
-            )
-        networks: list[Network] = []
-        for proxy in trusted_proxies:
-            try:
-                networks.append(ipaddress.ip_network(proxy.strip(), strict=False))
-            except ValueError:
-                raise ConfigurationError(
-                    f"trusted_proxies: {proxy!r} is not an IP address or network "
-                    "(like '10.0.0.1' or '10.0.0.0/8')"
-                ) from None
-        self.networks = tuple(networks)
+    The reading of the headers is the core's (``minimal_asgi.TrustedProxies``,
+    the same rule ``ProxyHeadersMiddleware`` applies), so the limiter and the
+    rest of the app agree on who the client is. With the middleware installed,
+    ``scope["client"]`` is already the client and nothing needs setting here.
+    """
+
+    def __init__(self, trusted_proxies: Iterable[str] | TrustedProxies = ()) -> None:
+        self.proxies = (
+            trusted_proxies
+            if isinstance(trusted_proxies, TrustedProxies)
+            else TrustedProxies(trusted_proxies)
+        )
 
     def __call__(self, request: Request) -> str:
         return self.from_scope(request.scope)
 
     def from_scope(self, scope: Scope) -> str:
-        client = scope.get("client")
-        peer = client[0] if client else "unknown"
-        if not self.networks or not self._trusted(peer):
-            return peer
-        forwarded = _forwarded_chain(scope["headers"])
-        # From the right: each trusted proxy appended the address it saw.
-        for address in reversed(forwarded):
-            if not self._trusted(address):
-                return address
-        return forwarded[0] if forwarded else peer
-
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False  # "unknown", an obfuscated name: not a proxy we know
-        return any(ip in network for network in self.networks)
-
-
-def _forwarded_chain(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
-    """The addresses of ``Forwarded: for=...`` (RFC 7239) if present, else of
-    ``X-Forwarded-For``; in order, client first."""
-    standard: list[str] = []
-    legacy: list[str] = []
-    for name, value in headers:
-        if name == b"forwarded":
-            for element in value.decode("latin-1").split(","):
-                for pair in element.split(";"):
-                    key, _, item = pair.strip().partition("=")
-                    if key.lower() == "for" and item:
-                        standard.append(_strip_address(item.strip('"')))
-        elif name == b"x-forwarded-for":
-            legacy.extend(a.strip() for a in value.decode("latin-1").split(",") if a.strip())
-    return standard or legacy
-
-
-def _strip_address(node: str) -> str:
-    """``[2001:db8::1]:4711`` -> ``2001:db8::1``; ``192.0.2.43:80`` -> ``192.0.2.43``."""
-    if node.startswith("["):
-        return node[1:].partition("]")[0]
-    if node.count(":") == 1:
-        return node.partition(":")[0]
-    return node
+        return self.proxies.client_host(scope)
 
 
 def header_key(name: str, fallback: KeyFunction | None = None) -> KeyFunction:

@@ -20,6 +20,7 @@ from minimal_asgi import (
     App,
     ASGIApp,
     ConfigurationError,
+    Counters,
     Message,
     ProblemResponse,
     Receive,
@@ -27,6 +28,7 @@ from minimal_asgi import (
     RouteInfo,
     Scope,
     Send,
+    TrustedProxies,
 )
 from minimal_asgi_ratelimit.algorithms import Decision
 from minimal_asgi_ratelimit.depends import LimitDependency, add_decision_headers, make_dependency
@@ -62,6 +64,11 @@ class RateLimit:
       ``RedisConnection`` (the app's shared pool), or a backend object.
     - ``key``: whose quota a request spends: a function of the ``Request``,
       sync or async (default: the client address; see ``trusted_proxies``).
+    - ``trusted_proxies``: proxies whose ``X-Forwarded-For``/``Forwarded`` are
+      believed for that address - a list, or the ``TrustedProxies`` given to
+      ``ProxyHeadersMiddleware`` (one setting, one reading of the headers).
+      Not needed when that middleware is installed: it has already put the
+      client's address in the scope.
     - ``algorithm``: for limits given as text: ``"sliding-window"`` (default),
       ``"fixed-window"`` or ``"gcra"``; a ``Limit(...)`` names its own.
     - ``on_backend_error``: ``"open"`` lets requests through while the
@@ -77,7 +84,7 @@ class RateLimit:
         backend: str | RedisConnection | Backend = "memory",
         key: KeyFunction | None = None,
         algorithm: Algorithm = "sliding-window",
-        trusted_proxies: Iterable[str] = (),
+        trusted_proxies: Iterable[str] | TrustedProxies = (),
         on_backend_error: Literal["open", "closed"] = "open",
         timeout: float = 0.25,
         prefix: str = "ratelimit",
@@ -107,10 +114,14 @@ class RateLimit:
         self._parsed: dict[Any, tuple[Limit, ...]] = {}
         self._dependencies: list[LimitDependency] = []  # made by limit(), to find their routes
         self._down = False  # in an outage (logged once, until the backend answers)
+        self.counters = Counters()  # the app's, once installed
 
     # -- installing --------------------------------------------------------------
     def setup(self, app: App) -> None:
         self.backend = self._backend_for(app)
+        # Refusals, for a metrics exporter if the app has one (app.counters).
+        app.counters.describe("ratelimit.limited", "requests refused with 429")
+        self.counters = app.counters
         app.add_route_wrapper(self.wrap)
         app.provide(RateLimit, self._provide)
         if isinstance(self.backend, MemoryBackend):
@@ -238,6 +249,7 @@ class RateLimit:
         # it is called directly: no coroutine, no outage bookkeeping.
         decide_now = getattr(self.backend, "hit_now", None)
         limiter = self
+        counters = self.counters
 
         async def rate_limited(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["method"] == "OPTIONS":
@@ -257,6 +269,7 @@ class RateLimit:
                     return
                 decision = found
             if not decision.allowed:
+                counters.add("ratelimit.limited")
                 await quota_exceeded(decision, policy)(scope, receive, send)
                 return
             headers = [(b"ratelimit-policy", policy), (b"ratelimit", ratelimit_header(decision))]

@@ -65,6 +65,13 @@ class RedisConnection:
         app.add_lifespan(self._lifespan)
         app.provide(aioredis.Redis, self._provide)
 
+    # Readiness (minimal_asgi_health finds these on any installed plugin).
+    health_name = "redis"
+
+    async def health_check(self) -> None:
+        """Raise unless Redis answers a PING."""
+        await self.client.ping()
+
     async def _provide(self) -> aioredis.Redis:
         return self.client
 

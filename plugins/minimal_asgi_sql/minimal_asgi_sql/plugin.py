@@ -154,6 +154,13 @@ class SQL:
         app.add_exception_handler(UnstorableValue, unstorable_response)
         app.add_route_wrapper(self._wrap_route)
 
+    # Readiness (minimal_asgi_health finds these on any installed plugin).
+    health_name = "database"
+
+    async def health_check(self) -> None:
+        """Raise unless the database answers ``SELECT 1``."""
+        await self.database.fetch_val("SELECT 1")
+
     async def _provide(self) -> Database:
         # async, so the DI layer calls it on the loop (a sync factory would
         # be sent to a worker thread, per request).

@@ -12,7 +12,7 @@ import http_sf
 import pytest
 import redis.asyncio as aioredis
 
-from minimal_asgi import App, Request, Router
+from minimal_asgi import App, Request, Router, TrustedProxies
 from minimal_asgi.testing import AsyncTestClient, TestClient
 from minimal_asgi_ratelimit import (
     QUOTA_EXCEEDED,
@@ -278,7 +278,9 @@ def test_addresses_a_client_forged_before_the_proxy_are_not_believed(
 
 
 def test_the_forwarded_header_is_read_from_a_trusted_proxy(client_for: ClientFactory) -> None:
-    limiter = RateLimit(trusted_proxies=["127.0.0.1"])
+    # RFC 7239's header, from a proxy configured as writing it (the core's
+    # TrustedProxies, the very object ProxyHeadersMiddleware takes).
+    limiter = RateLimit(trusted_proxies=TrustedProxies(["127.0.0.1"], header="forwarded"))
     client = client_for(make_app(limiter), client=("127.0.0.1", 4000))
     headers = {"forwarded": 'for="[2001:db8::7]:4711";proto=https, for=127.0.0.1'}
     for _ in range(5):
@@ -420,3 +422,14 @@ def test_in_memory_counters_end_with_the_app_serving() -> None:
         assert [client.get("/search").status_code for _ in range(6)][-1] == 429
     with TestClient(app) as client:  # started again, as a new process would be
         assert client.get("/search").status_code == 200
+
+
+def test_a_forwarded_header_is_not_read_from_an_x_forwarded_proxy(
+    client_for: ClientFactory,
+) -> None:
+    # The default proxy writes X-Forwarded-For; a Forwarded header is the client's own.
+    limiter = RateLimit(trusted_proxies=["127.0.0.1"])
+    client = client_for(make_app(limiter), client=("127.0.0.1", 4000))
+    for n in range(5):
+        client.get("/search", headers={"forwarded": f"for=192.0.2.{n}"})
+    assert client.get("/search", headers={"forwarded": "for=192.0.2.99"}).status_code == 429
