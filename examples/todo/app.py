@@ -25,10 +25,10 @@ What it shows (see README.md beside this file):
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass, field, replace
 from typing import Annotated
 
+from examples.todo import settings as todo_settings
 from minimal_asgi import (
     App,
     Depends,
@@ -48,6 +48,9 @@ from minimal_asgi_cache import Cache, Cached
 from minimal_asgi_cors import CORS
 from minimal_asgi_ratelimit import RateLimit
 from minimal_asgi_security import SecurityHeaders, TrustedHosts
+
+# Every variable this app reads, typed, read once (examples/todo/settings.py).
+settings = todo_settings.load()
 
 
 # -- the data --------------------------------------------------------------------
@@ -168,8 +171,8 @@ v1 = Router()
 cache = Cache(default_ttl=30)
 TODOS = Cached(ttl=30, tags=["todos"])
 # Writes are limited per client address; reads are not (they pay nothing for it).
-WRITE_LIMIT = os.environ.get("TODO_WRITE_LIMIT", "10/minute")
-limiter = RateLimit(backend=os.environ.get("TODO_RATELIMIT_BACKEND", "memory"))
+WRITE_LIMIT = settings.write_limit  # TODO_WRITE_LIMIT
+limiter = RateLimit(backend=settings.ratelimit_backend)  # TODO_RATELIMIT_BACKEND
 
 
 
@@ -260,16 +263,14 @@ async def list_todos_v2(
 
 # A browser front-end served from another origin (a dev server on :5173, say)
 # may call this API; list the origins in TODO_CORS_ORIGINS, comma-separated.
-cors_origins = os.environ.get("TODO_CORS_ORIGINS", "http://localhost:5173").split(",")
+cors_origins = settings.cors_origins
 
 # The host names this API answers for; any other Host is a 400, so no link it
 # builds (Location, Link) can point at an attacker's host. Set TODO_ALLOWED_HOSTS
 # in production ("todo.example.com"); the default is for a laptop, and
 # "testserver" is the TestClient's host (Django's test runner adds the same
 # name to ALLOWED_HOSTS).
-allowed_hosts = os.environ.get(
-    "TODO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
-).split(",")
+allowed_hosts = settings.allowed_hosts
 
 app = App(
     title="Todo API",
