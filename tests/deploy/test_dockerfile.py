@@ -150,7 +150,7 @@ def test_the_first_stage_can_build_every_wheel_from_the_context(tmp_path: Path) 
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     built = sorted(p.name.split("-")[0] for p in (tmp_path / "wheels").glob("*.whl"))
-    expected = ["minimal_asgi"] + sorted(Path(p).name for p in plugins)
+    expected = ["minimal_asgi", *sorted(Path(p).name for p in plugins)]
     assert built == sorted(expected)
 
 
