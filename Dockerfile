@@ -2,8 +2,8 @@
 # The image every deployment file here runs (docs/30-containers-and-ci.md).
 #
 #   docker build -t minimal-asgi .
-#   docker run --rm -p 8000:8000 minimal-asgi                       # the blog, on SQLite
-#   docker run --rm -p 8000:8000 minimal-asgi examples.todo.app:app # another example
+#   docker run --rm -p 8000:8000 minimal-asgi           # the blog, on SQLite
+#   docker run --rm -p 8000:8000 minimal-asgi uvicorn examples.todo.app:app
 #
 # Two stages: the first builds wheels (it has pip, setuptools and whatever a
 # build needs); the second installs only those wheels. Nothing used to build
@@ -53,5 +53,6 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; r.urlopen('http://127.0.0.1:%s/health/live' % os.environ.get('UVICORN_PORT', '8000'), timeout=2)"]
 # Exec form: uvicorn is PID 1 and receives SIGTERM itself (a shell in between
 # would swallow it), finishes the requests in flight, runs the shutdown hooks.
-ENTRYPOINT ["uvicorn"]
-CMD ["examples.blog.app:app", "--timeout-graceful-shutdown", "20"]
+# A CMD and no ENTRYPOINT: every platform's "command" (compose, Kubernetes, a
+# Fly release_command, a Render preDeployCommand) replaces it whole.
+CMD ["uvicorn", "examples.blog.app:app", "--timeout-graceful-shutdown", "20"]

@@ -89,12 +89,12 @@ def image_env(instructions: list[Instruction]) -> dict[str, str]:
 
 
 def image_command(instructions: list[Instruction]) -> list[str]:
-    """ENTRYPOINT + CMD: the argv of the container's PID 1."""
+    """The argv of the container's PID 1 (the image has a CMD and no ENTRYPOINT)."""
     stage = final_stage(instructions)
-    entrypoint = exec_form(one(stage, "ENTRYPOINT").arguments)
+    assert not any(i.keyword == "ENTRYPOINT" for i in stage)
     cmd = exec_form(one(stage, "CMD").arguments)
-    assert entrypoint is not None and cmd is not None
-    return entrypoint + cmd
+    assert cmd is not None
+    return cmd
 
 
 def healthcheck_command(instructions: list[Instruction]) -> list[str]:

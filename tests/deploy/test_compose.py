@@ -56,7 +56,7 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
 
 def _app_reference(service: dict[str, Any]) -> str | None:
     """The examples.<name>.app:<object> a service of ours runs, if any."""
-    argv = [*(service.get("entrypoint") or ["uvicorn"]), *(service.get("command") or [])]
+    argv = service.get("command") or image_command(INSTRUCTIONS)
     return next((a for a in argv if re.fullmatch(r"examples\.\w+\.app:\w+", a)), None)
 
 
@@ -104,7 +104,7 @@ def test_every_depends_on_names_a_service_and_a_condition_it_can_meet() -> None:
 def test_each_long_running_service_has_a_healthcheck_and_others_disable_the_images() -> None:
     for name, service in SERVICES.items():
         check = service.get("healthcheck", {})
-        serves_http = name in OURS and _app_reference(service) and "entrypoint" not in service
+        serves_http = name in OURS and service.get("command", ["uvicorn"])[0] == "uvicorn"
         if name in OURS and not serves_http:
             # The image's HEALTHCHECK asks for /health/live, which this one does not serve.
             assert check == {"disable": True}, name
@@ -159,7 +159,7 @@ def test_the_settings_of_each_app_load_from_its_service_environment(name: str) -
 @pytest.mark.parametrize("name", sorted(OURS))
 def test_the_app_each_service_runs_exists(name: str) -> None:
     service = OURS[name]
-    argv = [*(service.get("entrypoint") or []), *service.get("command", [])]
+    argv = service.get("command") or image_command(INSTRUCTIONS)
     if argv[:2] == ["python", "-m"]:
         module = argv[2]
         if importlib.util.find_spec(module) is None:
@@ -175,8 +175,8 @@ def test_the_app_each_service_runs_exists(name: str) -> None:
 
 
 def test_the_api_runs_the_images_default_command() -> None:
-    assert SERVICES["api"]["command"] == image_command(INSTRUCTIONS)[1:]
-    assert "entrypoint" not in SERVICES["api"]
+    assert SERVICES["api"]["command"] == image_command(INSTRUCTIONS)
+    assert not any("entrypoint" in service for service in SERVICES.values())
 
 
 def test_every_mounted_file_exists() -> None:

@@ -114,8 +114,8 @@ def test_probes_use_the_health_endpoints() -> None:
 
 
 def test_the_container_runs_the_images_command_as_its_non_root_user() -> None:
-    assert "command" not in CONTAINER  # the image's ENTRYPOINT: uvicorn as PID 1
-    assert CONTAINER["args"] == image_command(INSTRUCTIONS)[1:]
+    assert CONTAINER["command"] == image_command(INSTRUCTIONS)  # uvicorn as PID 1
+    assert "args" not in CONTAINER
     uid, _, gid = one(INSTRUCTIONS, "USER").arguments.partition(":")
     for pod in (POD, JOB["spec"]["template"]["spec"]):
         context = pod["securityContext"]
@@ -149,7 +149,7 @@ def test_a_rolling_update_never_lowers_the_ready_pods() -> None:
 
 
 def test_shutdown_fits_in_the_grace_period() -> None:
-    args = CONTAINER["args"]
+    args = CONTAINER["command"]
     graceful = int(args[args.index("--timeout-graceful-shutdown") + 1])
     pause = int(CONTAINER["lifecycle"]["preStop"]["exec"]["command"][1])
     assert pause + graceful < POD["terminationGracePeriodSeconds"]
@@ -176,7 +176,7 @@ def _environment(container: dict[str, Any]) -> dict[str, str]:
 
 
 def test_the_app_settings_load_in_production_from_the_configmap_and_secret() -> None:
-    reference = CONTAINER["args"][0]
+    reference = CONTAINER["command"][1]
     cls, prefix = settings_for(reference)
     env = _environment(CONTAINER)
     settings = cls.from_env(prefix=prefix, environ=env)
@@ -189,7 +189,7 @@ def test_the_app_settings_load_in_production_from_the_configmap_and_secret() -> 
 def test_the_migration_job_migrates_the_apps_dialect_with_the_same_image() -> None:
     (container,) = JOB["spec"]["template"]["spec"]["containers"]
     assert container["image"] == CONTAINER["image"]
-    argv = container["command"] + container["args"]
+    argv = container["command"]
     assert argv[:4] == ["python", "-m", "minimal_asgi_sql", "migrate"]
     folder = argv[argv.index("--dir") + 1]
     assert (K8S.parent.parent / folder / "0001_create_users.sql").exists()
