@@ -11,6 +11,7 @@ not in the docs fails the test suite until this script is run.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import sys
 from dataclasses import dataclass
@@ -26,9 +27,7 @@ DOC = ROOT / "docs" / "30-containers-and-ci.md"
 ENV_EXAMPLE = ROOT / ".env.example"
 START, END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
 
-# Each example's settings module: a Settings subclass and its PREFIX.
-# tests/deploy/test_settings_table.py fails if an examples/*/settings.py is missing here.
-MODULES = ["examples.todo.settings", "examples.blog.settings", "examples.chat.settings"]
+EXAMPLES = ROOT / "examples"
 
 # Variables docker-compose.yml itself reads (for its ${...}), not any app.
 COMPOSE_VARIABLES = {
@@ -42,17 +41,60 @@ class Row:
     apps: tuple[str, ...]
 
 
-def settings_classes() -> list[tuple[str, type[Settings], str]]:
-    """(app name, settings class, prefix) for each example."""
+def _loads(path: Path) -> list[tuple[str, str]]:
+    """(class name, prefix) of each ``Name.from_env(prefix=...)`` in a module.
+
+    The prefix must be a string literal or a module-level string constant
+    (``PREFIX = "BLOG_"``), so it can be read without running the app.
+    """
+    tree = ast.parse(path.read_text())
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets if isinstance(target, ast.Name)
+    }  # fmt: skip
     found = []
-    for name in MODULES:
-        module = importlib.import_module(name)
-        classes = [
-            value for value in vars(module).values()
-            if isinstance(value, type) and issubclass(value, Settings) and value is not Settings
-        ]  # fmt: skip
-        (cls,) = classes
-        found.append((name.split(".")[1], cls, module.PREFIX))
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "from_env" and isinstance(node.func.value, ast.Name)
+        ):  # fmt: skip
+            continue
+        given = [k.value for k in node.keywords if k.arg == "prefix"] + node.args[:1]
+        prefix = ""
+        if given:
+            value = given[0]
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                prefix = value.value
+            elif isinstance(value, ast.Name) and value.id in constants:
+                prefix = constants[value.id]
+            else:
+                raise SystemExit(
+                    f"{path.relative_to(ROOT)}:{node.lineno}: pass from_env a literal prefix "
+                    "or a module-level constant, so the settings table can read it"
+                )
+        found.append((node.func.value.id, prefix))
+    return found
+
+
+def settings_classes() -> list[tuple[str, type[Settings], str]]:
+    """(example name, settings class, prefix) for every class an example loads
+    with ``from_env``, found by reading the examples' source."""
+    found: list[tuple[str, type[Settings], str]] = []
+    for path in sorted(EXAMPLES.glob("*/**/*.py")):
+        loads = _loads(path)
+        if not loads:
+            continue
+        module_name = ".".join(path.relative_to(EXAMPLES.parent).with_suffix("").parts)
+        module = importlib.import_module(module_name)
+        for class_name, prefix in loads:
+            cls = getattr(module, class_name, None)
+            if not (isinstance(cls, type) and issubclass(cls, Settings)):
+                continue
+            if all(cls is not seen for _, seen, _ in found):
+                found.append((path.relative_to(EXAMPLES).parts[0], cls, prefix))
     return found
 
 

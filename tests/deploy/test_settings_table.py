@@ -7,6 +7,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.deploy.files import ROOT
 
 SCRIPT = ROOT / "deploy" / "settings_table.py"
@@ -26,7 +28,9 @@ def test_the_docs_table_and_env_example_match_the_settings_classes() -> None:
     assert generator.main(["--check"]) == 0, "run: .venv/bin/python deploy/settings_table.py"
 
 
-def test_a_new_setting_makes_the_check_fail(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_setting_makes_the_check_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     generator = _generator()
     (tmp_path / "docs").mkdir()
     doc, env_example = tmp_path / "docs" / "30.md", tmp_path / ".env.example"
@@ -42,12 +46,34 @@ def test_a_new_setting_makes_the_check_fail(tmp_path: Path, monkeypatch) -> None
     assert generator.main(["--check"]) == 0
 
 
-def test_every_examples_settings_module_is_in_the_table() -> None:
-    listed = set(_generator().MODULES)
-    found = {
-        f"examples.{path.parent.name}.settings" for path in ROOT.glob("examples/*/settings.py")
-    }
-    assert found == listed
+def test_every_settings_class_of_the_examples_is_in_the_table() -> None:
+    """A Settings subclass an example declares must be one the table found
+    (through its ``from_env`` call)."""
+    declared = set()
+    for path in ROOT.glob("examples/**/*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(base, ast.Name) and base.id.endswith("Settings") for base in node.bases
+            ):
+                declared.add(node.name)
+    found = {cls.__name__ for _, cls, _ in _generator().settings_classes()}
+    assert declared == found
+    assert {"TodoSettings", "BlogSettings", "ChatSettings"} <= found
+
+
+def test_a_prefix_the_table_cannot_read_is_an_error_naming_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generator = _generator()
+    module = tmp_path / "app.py"
+    module.write_text("settings = AppSettings.from_env(prefix=make_prefix())\n")
+    monkeypatch.setattr(generator, "ROOT", tmp_path)
+    try:
+        generator._loads(module)
+    except SystemExit as error:
+        assert str(error).startswith("app.py:1: pass from_env a literal prefix")
+    else:
+        raise AssertionError("no error")
 
 
 def test_no_example_reads_the_environment_around_its_settings_class() -> None:
