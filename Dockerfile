@@ -29,7 +29,7 @@ LABEL org.opencontainers.image.title="minimal-asgi" \
 # The wheels are mounted for this one step, never copied: no layer keeps them.
 # Then pip goes too: the running image installs nothing.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index /wheels/*.whl \
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/*.whl \
     && pip uninstall --yes pip setuptools wheel
 # A user without a shell or home, with a fixed numeric id, so Kubernetes'
 # runAsNonRoot can check it (a name cannot be checked).
