@@ -461,15 +461,20 @@ class Settings:
     def describe(cls, prefix: str = "") -> list[SettingInfo]:
         """Every setting of this class, for a table in the docs or an ``.env.example``.
 
-        A secret's default is never shown; in production it must come from the
-        environment, so it counts as required there.
+        A secret's default is never shown. In production a secret must come from
+        the environment, so it counts as required there, unless it is optional
+        (``Secret | None = None``: unset is allowed, as ``from_env`` allows it).
         """
         infos: list[SettingInfo] = []
         for field in cls._fields():
             secret = _mentions_secret(field.annotation)
             default: str | None = None
             if not field.required:
-                default = "" if secret else _as_variable_text(field.default())
+                value = field.default()
+                default = "" if secret else _as_variable_text(value)
+                secret_needed = secret and value is not None
+            else:
+                secret_needed = secret
             infos.append(
                 SettingInfo(
                     variable=field.variable(prefix),
@@ -478,7 +483,7 @@ class Settings:
                     default=default,
                     required=field.required,
                     required_in_production=(
-                        field.required or secret or field.options.required_in_production
+                        field.required or secret_needed or field.options.required_in_production
                     ),
                     secret=secret,
                     description=field.options.description,

@@ -491,6 +491,12 @@ def test_describe_never_shows_a_secrets_default_and_requires_it_in_production() 
     assert rows["signing_key"].required and rows["signing_key"].default is None
 
 
+def test_an_optional_secret_may_stay_unset_in_production_and_describe_agrees() -> None:
+    (api_key,) = [info for info in Limits.describe() if info.field == "api_key"]
+    assert api_key.secret and not api_key.required_in_production
+    assert (api_key.type, api_key.default) == ("Secret | None", "")
+
+
 def test_a_described_default_reads_back_as_the_same_value() -> None:
     environ = {
         info.variable: info.default
