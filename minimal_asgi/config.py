@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
 from minimal_asgi.exceptions import ConfigurationError
 
-__all__ = ["Secret", "Settings", "env", "parse_env_file", "read_env_file"]
+__all__ = ["Secret", "SettingInfo", "Settings", "env", "parse_env_file", "read_env_file"]
 
 S = TypeVar("S", bound="Settings")
 
@@ -103,7 +103,10 @@ _MISSING: Any = object()
 class _FieldOptions:
     """What ``env(...)`` records about one field, beyond its annotation."""
 
-    __slots__ = ("default", "default_factory", "description", "min_length", "name")
+    __slots__ = (
+        "default", "default_factory", "description", "min_length", "name",
+        "required_in_production",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -112,12 +115,14 @@ class _FieldOptions:
         default_factory: Callable[[], Any] | None,
         min_length: int | None,
         description: str,
+        required_in_production: bool = False,
     ) -> None:
         self.name = name
         self.default = default
         self.default_factory = default_factory
         self.min_length = min_length
         self.description = description
+        self.required_in_production = required_in_production
 
 
 def env(
@@ -127,6 +132,7 @@ def env(
     default_factory: Callable[[], Any] | None = None,
     min_length: int | None = None,
     description: str = "",
+    required_in_production: bool = False,
 ) -> Any:
     """Options for one setting, used as its default: ``x: str = env("DATABASE_URL")``.
 
@@ -134,11 +140,29 @@ def env(
     platform sets, like ``DATABASE_URL`` or ``PORT``). ``default`` or
     ``default_factory``: the value when the variable is unset (neither: the
     setting is required). ``min_length``: for a ``Secret``, the shortest value
-    accepted in production (default 32).
+    accepted in production (default 32). ``description``: one line for the
+    settings table (``Settings.describe``). ``required_in_production``: the
+    default is for a laptop (``localhost``, an in-memory backend); in
+    production the variable must be set, or loading fails naming it.
     """
     if default is not _MISSING and default_factory is not None:
         raise ConfigurationError("env(): give default or default_factory, not both")
-    return _FieldOptions(name, default, default_factory, min_length, description)
+    return _FieldOptions(
+        name, default, default_factory, min_length, description, required_in_production
+    )
+
+
+class SettingInfo(typing.NamedTuple):
+    """One setting as a reader of the docs sees it (``Settings.describe``)."""
+
+    variable: str  # the environment variable, prefix included
+    field: str  # the attribute on the settings object
+    type: str  # the annotation, written as in the code: "int", "list[str]", "str | None"
+    default: str | None  # as it would be written in the environment; None: no default
+    required: bool  # no default at all: loading fails without it, anywhere
+    required_in_production: bool  # must be set when the environment is production
+    secret: bool
+    description: str
 
 
 class _Field:
@@ -372,6 +396,11 @@ class Settings:
             if field.name not in self.__dict__:
                 continue  # already reported as missing or malformed
             variable, value = field.variable(prefix), self.__dict__[field.name]
+            if field.options.required_in_production and field.name in from_code:
+                problems.append(
+                    f"{variable} is not set; its default is for development, and "
+                    "production needs a real value"
+                )
             if field.name == "debug" and value is True:
                 problems.append(
                     f"{variable} is on in production: error pages would show tracebacks "
@@ -428,6 +457,40 @@ class Settings:
         cls._fields_cache = fields
         return fields
 
+    @classmethod
+    def describe(cls, prefix: str = "") -> list[SettingInfo]:
+        """Every setting of this class, for a table in the docs or an ``.env.example``.
+
+        A secret's default is never shown. In production a secret must come from
+        the environment, so it counts as required there, unless it is optional
+        (``Secret | None = None``: unset is allowed, as ``from_env`` allows it).
+        """
+        infos: list[SettingInfo] = []
+        for field in cls._fields():
+            secret = _mentions_secret(field.annotation)
+            default: str | None = None
+            if not field.required:
+                value = field.default()
+                default = "" if secret else _as_variable_text(value)
+                secret_needed = secret and value is not None
+            else:
+                secret_needed = secret
+            infos.append(
+                SettingInfo(
+                    variable=field.variable(prefix),
+                    field=field.name,
+                    type=_type_text(field.annotation),
+                    default=default,
+                    required=field.required,
+                    required_in_production=(
+                        field.required or secret_needed or field.options.required_in_production
+                    ),
+                    secret=secret,
+                    description=field.options.description,
+                )
+            )
+        return infos
+
     def replace(self: S, **changes: Any) -> S:
         """A copy with some settings changed (handy in tests)."""
         values = {f.name: getattr(self, f.name) for f in type(self)._fields()}
@@ -446,6 +509,35 @@ class Settings:
             if f.name in self.__dict__
         )
         return f"{type(self).__name__}({shown})"
+
+
+def _mentions_secret(annotation: Any) -> bool:
+    return annotation is Secret or Secret in typing.get_args(annotation)
+
+
+def _type_text(annotation: Any) -> str:
+    """An annotation written as in the code (``list[str]``, ``str | None``)."""
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        return " | ".join(repr(arg) for arg in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join("None" if a is type(None) else _type_text(a) for a in args)
+    if origin is list:
+        return f"list[{_type_text(args[0])}]" if args else "list"
+    return str(annotation)  # pragma: no cover - _converter_for refused anything else
+
+
+def _as_variable_text(value: Any) -> str:
+    """A default as one would write it in the environment: what loading reads back."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_as_variable_text(item) for item in value)
+    return str(value)
 
 
 # -- the .env file ------------------------------------------------------------------

@@ -20,12 +20,13 @@ aggregate query (``GET /tags``), invalidated when a post is published or deleted
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+from examples.blog import settings as blog_settings
 from examples.blog.schema import post_tags, posts, tags, users
+from examples.blog.settings import BlogSettings
 from minimal_asgi import (
     App,
     Depends,
@@ -40,6 +41,7 @@ from minimal_asgi import (
     Response,
 )
 from minimal_asgi_cache import Cache
+from minimal_asgi_health import Health
 from minimal_asgi_sql import (
     SQL,
     Database,
@@ -314,16 +316,25 @@ Limit = Annotated[int, Ge(1), Le(100)]
 
 
 # -- the routes: HTTP in, HTTP out -------------------------------------------------------
-def create_app(url: str | None = None) -> App:
-    """The blog on ``url``; by default ``DATABASE_URL``, else in-memory SQLite."""
-    url = url or os.environ.get("DATABASE_URL", "sqlite://:memory:")
+def create_app(url: str | None = None, settings: BlogSettings | None = None) -> App:
+    """The blog on ``url``; by default ``DATABASE_URL``, else in-memory SQLite.
+
+    ``settings``: by default read from the environment (examples/blog/settings.py).
+    """
+    settings = settings or blog_settings.load()
+    url = url or settings.database_url
     # One folder of migrations per dialect: the files differ where the dialects
     # do (how an id is numbered, the timestamp type); see docs/12-migrations.md.
     dialect = Database(url).dialect  # "postgres" or "sqlite", from the URL's scheme
-    sql = SQL(url=url, migrations=MIGRATIONS / dialect)
-    # In memory: one process. With several workers, Cache(os.environ["REDIS_URL"]).
-    cache = Cache()
-    app = App(title="Blog API", version="1.0.0", plugins=[sql, cache])
+    # Where a migration job runs first (deploy/k8s/migrate-job.yaml), the
+    # replicas need not each take the lock at startup: BLOG_MIGRATE_ON_STARTUP=false.
+    migrations = MIGRATIONS / dialect if settings.migrate_on_startup else None
+    sql = SQL(url=url, migrations=migrations)
+    # In memory: one process. With several workers, REDIS_URL shares it.
+    cache = Cache(settings.redis_url or "memory")
+    # /health/live and /health/ready (docs/29-deployment.md): ready asks the
+    # database through the SQL plugin, so a replica without one gets no traffic.
+    app = App(title="Blog API", version="1.0.0", plugins=[sql, cache, Health()])
 
     # Caching a DB query: the tag counts scan the whole join table and change
     # only when a post is published or deleted, which invalidate the tag "posts".

@@ -15,13 +15,15 @@ import os
 
 import anyio
 
+from examples.chat import settings as chat_settings
 from minimal_asgi import App, WebSocket, WebSocketDisconnect
 from minimal_asgi_events import Events
 from minimal_asgi_redis import RedisConnection
 
-redis = RedisConnection()  # REDIS_URL, or the local server
+settings = chat_settings.load()  # every variable this app reads (settings.py)
+redis = RedisConnection(settings.redis_url)  # REDIS_URL, or the local server
 # CHAT_PREFIX keeps several copies of this app (tests) apart on one Redis.
-events = Events(redis=redis, prefix=os.environ.get("CHAT_PREFIX", "chat:"), max_queue=100)
+events = Events(redis=redis, prefix=settings.prefix, max_queue=100)
 app = App(plugins=[redis, events])
 
 

@@ -30,10 +30,10 @@ What it shows (see README.md beside this file):
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass, field, replace
 from typing import Annotated
 
+from examples.todo import settings as todo_settings
 from minimal_asgi import (
     App,
     Depends,
@@ -55,6 +55,9 @@ from minimal_asgi_health import Health
 from minimal_asgi_idempotency import Idempotency
 from minimal_asgi_ratelimit import RateLimit
 from minimal_asgi_security import SecurityHeaders, TrustedHosts
+
+# Every variable this app reads, typed, read once (examples/todo/settings.py).
+settings = todo_settings.load()
 
 
 # -- the data --------------------------------------------------------------------
@@ -158,11 +161,11 @@ v1 = Router()
 cache = Cache(default_ttl=30)
 TODOS = Cached(ttl=30, tags=["todos"])
 # Writes are limited per client address; reads are not (they pay nothing for it).
-WRITE_LIMIT = os.environ.get("TODO_WRITE_LIMIT", "10/minute")
-limiter = RateLimit(backend=os.environ.get("TODO_RATELIMIT_BACKEND", "memory"))
+WRITE_LIMIT = settings.write_limit  # TODO_WRITE_LIMIT
+limiter = RateLimit(backend=settings.ratelimit_backend)  # TODO_RATELIMIT_BACKEND
 # A POST with an Idempotency-Key runs once; a retry gets the first answer for a
 # day. In memory for one process; with workers, TODO_IDEMPOTENCY_BACKEND=redis://...
-idempotency = Idempotency(os.environ.get("TODO_IDEMPOTENCY_BACKEND", "memory"))
+idempotency = Idempotency(settings.idempotency_backend)
 
 
 
@@ -247,16 +250,14 @@ async def list_todos_v2(
 
 # A browser front-end served from another origin (a dev server on :5173, say)
 # may call this API; list the origins in TODO_CORS_ORIGINS, comma-separated.
-cors_origins = os.environ.get("TODO_CORS_ORIGINS", "http://localhost:5173").split(",")
+cors_origins = settings.cors_origins
 
 # The host names this API answers for; any other Host is a 400, so no link it
 # builds (Location, Link) can point at an attacker's host. Set TODO_ALLOWED_HOSTS
 # in production ("todo.example.com"); the default is for a laptop, and
 # "testserver" is the TestClient's host (Django's test runner adds the same
 # name to ALLOWED_HOSTS).
-allowed_hosts = os.environ.get(
-    "TODO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
-).split(",")
+allowed_hosts = settings.allowed_hosts
 
 app = App(
     title="Todo API",
@@ -287,5 +288,4 @@ app.include_router(v2, prefix="/v2")
 app.add_middleware(RequestLoggingMiddleware)
 # Outermost, so the log line, the host check and the rate limiter all see the
 # client behind the proxy (docs/29-deployment.md). Empty: headers ignored.
-trusted_proxies = [p for p in os.environ.get("TODO_TRUSTED_PROXIES", "").split(",") if p.strip()]
-app.add_middleware(ProxyHeadersMiddleware, trusted=trusted_proxies)
+app.add_middleware(ProxyHeadersMiddleware, trusted=settings.trusted_proxies)

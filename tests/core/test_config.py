@@ -420,3 +420,89 @@ def test_parser_refuses_an_unclosed_quote() -> None:
 def test_parser_refuses_text_after_a_closing_quote() -> None:
     with pytest.raises(ConfigurationError, match="unexpected text after the closing"):
         parse_env_file("A='x' y")
+
+
+# -- settings a laptop may default but production must set, and describe() -------------
+
+
+class Deployed(Settings):
+    environment: Literal["development", "production"] = "development"
+    allowed_hosts: list[str] = env(
+        default=["localhost", "127.0.0.1"],
+        required_in_production=True,
+        description="host names this API answers for",
+    )
+    redis_url: str | None = env("REDIS_URL", default=None)
+    workers: int = 1
+    api_key: Secret = env(default=Secret("dev-only"))
+    signing_key: Secret
+
+
+def test_a_setting_required_in_production_may_default_in_development() -> None:
+    settings = Deployed.from_env(prefix="APP_", environ={"APP_SIGNING_KEY": STRONG})
+    assert settings.allowed_hosts == ["localhost", "127.0.0.1"]
+
+
+def test_production_refuses_a_setting_left_at_its_development_default() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Deployed.from_env(
+            prefix="APP_",
+            environ={"APP_ENVIRONMENT": "production", "APP_SIGNING_KEY": STRONG,
+                     "APP_API_KEY": STRONG[::-1]},
+        )
+    assert str(caught.value) == (
+        "APP_ALLOWED_HOSTS is not set; its default is for development, and production "
+        "needs a real value"
+    )
+
+
+def test_production_accepts_the_setting_once_it_is_set() -> None:
+    settings = Deployed.from_env(
+        prefix="APP_",
+        environ={"APP_ENVIRONMENT": "production", "APP_SIGNING_KEY": STRONG,
+                 "APP_API_KEY": STRONG[::-1], "APP_ALLOWED_HOSTS": "api.example.com"},
+    )
+    assert settings.allowed_hosts == ["api.example.com"]
+
+
+def test_describe_lists_each_variable_with_type_default_and_production_need() -> None:
+    rows = {info.variable: info for info in Deployed.describe(prefix="APP_")}
+    assert list(rows) == [
+        "APP_ENVIRONMENT", "APP_ALLOWED_HOSTS", "REDIS_URL", "APP_WORKERS", "APP_API_KEY",
+        "APP_SIGNING_KEY",
+    ]
+    hosts = rows["APP_ALLOWED_HOSTS"]
+    assert (hosts.field, hosts.type, hosts.default) == (
+        "allowed_hosts", "list[str]", "localhost,127.0.0.1"
+    )
+    assert hosts.required_in_production and not hosts.required
+    assert hosts.description == "host names this API answers for"
+    assert rows["APP_ENVIRONMENT"].type == "'development' | 'production'"
+    assert (rows["REDIS_URL"].type, rows["REDIS_URL"].default) == ("str | None", "")
+    assert (rows["APP_WORKERS"].default, rows["APP_WORKERS"].required_in_production) == (
+        "1", False
+    )
+
+
+def test_describe_never_shows_a_secrets_default_and_requires_it_in_production() -> None:
+    rows = {info.field: info for info in Deployed.describe()}
+    assert rows["api_key"].default == ""  # "dev-only" stays in the code
+    assert rows["api_key"].secret and rows["api_key"].required_in_production
+    assert rows["signing_key"].required and rows["signing_key"].default is None
+
+
+def test_an_optional_secret_may_stay_unset_in_production_and_describe_agrees() -> None:
+    (api_key,) = [info for info in Limits.describe() if info.field == "api_key"]
+    assert api_key.secret and not api_key.required_in_production
+    assert (api_key.type, api_key.default) == ("Secret | None", "")
+
+
+def test_a_described_default_reads_back_as_the_same_value() -> None:
+    environ = {
+        info.variable: info.default
+        for info in Deployed.describe(prefix="APP_")
+        if info.default is not None and not info.secret
+    }
+    loaded = Deployed.from_env(prefix="APP_", environ={**environ, "APP_SIGNING_KEY": STRONG})
+    assert loaded.allowed_hosts == ["localhost", "127.0.0.1"]
+    assert loaded.redis_url is None and loaded.workers == 1
