@@ -197,9 +197,12 @@ class FileResponse(Response):
     link out of your directory. Never build ``path`` from request input
     (a path parameter, a query string, an uploaded filename) by joining it to
     a directory: that is a path-traversal hole (OWASP, CWE-22). Serve files
-    chosen by the client only through a static-files app that resolves each
-    path and refuses any that leaves its directory; the core has none yet. Or
+    chosen by the client only through ``StaticFiles`` (staticfiles.py), which
+    resolves each path and refuses any that leaves its directory. Or
     look the name up in a list of your own (a database row's stored path).
+
+    ``stat_result``: the file's ``os.stat`` if the caller has just taken it,
+    to save a second look (and a worker-thread hop) per request.
     """
 
     def __init__(
@@ -212,6 +215,7 @@ class FileResponse(Response):
         background: BackgroundCallable | BackgroundTasks | None = None,
         content_disposition_type: str = "attachment",
         chunk_size: int = 64 * 1024,
+        stat_result: os.stat_result | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1 byte")
@@ -221,6 +225,7 @@ class FileResponse(Response):
         self.filename = filename
         self.background = background
         self.chunk_size = chunk_size
+        self.stat_result = stat_result
         self.body = b""
         self.raw_headers = self._initial_headers(headers)
         if filename is not None:
@@ -253,6 +258,8 @@ class FileResponse(Response):
 
     # -- what to send -------------------------------------------------------
     async def _stat(self) -> os.stat_result:
+        if self.stat_result is not None and stat_module.S_ISREG(self.stat_result.st_mode):
+            return self.stat_result  # the caller has just looked (StaticFiles does)
         try:
             info = await anyio.to_thread.run_sync(os.stat, self.path)
         except (ValueError, OSError) as exc:
