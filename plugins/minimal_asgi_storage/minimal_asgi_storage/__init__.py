@@ -16,7 +16,13 @@ from minimal_asgi_storage.backends import (
 )
 from minimal_asgi_storage.content import Content
 from minimal_asgi_storage.documents import DocumentRejected, count_pdf_pages, pdf_page_count
-from minimal_asgi_storage.images import ImageRejected, make_thumbnail, thumbnail
+from minimal_asgi_storage.images import (
+    MEDIA_TYPES,
+    ImageRejected,
+    image_format,
+    make_thumbnail,
+    thumbnail,
+)
 from minimal_asgi_storage.keys import InvalidKey, safe_key
 from minimal_asgi_storage.local import LocalStorage
 from minimal_asgi_storage.plugin import Storage
@@ -30,6 +36,7 @@ from minimal_asgi_storage.signing import (
 )
 
 __all__ = [
+    "MEDIA_TYPES",
     "Content",
     "DocumentRejected",
     "ExpiredSignature",
@@ -50,6 +57,7 @@ __all__ = [
     "URLSigner",
     "backend_from_settings",
     "count_pdf_pages",
+    "image_format",
     "make_thumbnail",
     "pdf_page_count",
     "safe_key",

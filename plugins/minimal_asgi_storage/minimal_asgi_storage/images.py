@@ -30,7 +30,17 @@ from collections.abc import Iterable
 import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["ALLOWED_FORMATS", "DEFAULT_MAX_PIXELS", "ImageRejected", "make_thumbnail", "thumbnail"]
+__all__ = [
+    "ALLOWED_FORMATS",
+    "DEFAULT_MAX_PIXELS",
+    "ImageRejected",
+    "image_format",
+    "make_thumbnail",
+    "thumbnail",
+]
+
+# The media type of each allowed format, for a stored file's Content-Type.
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 # 40 megapixels: a large phone photo is about 12 to 50. At 4 bytes a pixel,
@@ -40,6 +50,21 @@ DEFAULT_MAX_PIXELS = 40_000_000
 
 class ImageRejected(ValueError):
     """Not an image this app accepts: unreadable, a format not allowed, or too large."""
+
+
+def image_format(data: bytes, formats: Iterable[str] = ALLOWED_FORMATS) -> str:
+    """The format of the image in ``data`` ("PNG", ...), read from its header
+    only (cheap: nothing is decoded); ``ImageRejected`` if not an allowed one.
+    The answer to trust, rather than a file name or a client's Content-Type."""
+    allowed = sorted({f.upper() for f in formats})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=allowed) as image:
+                return str(image.format)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
+            ValueError):
+        raise ImageRejected(f"not an image in an accepted format ({', '.join(allowed)})") from None
 
 
 def make_thumbnail(

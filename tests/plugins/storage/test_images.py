@@ -15,6 +15,7 @@ from minimal_asgi_storage import (
     DocumentRejected,
     ImageRejected,
     count_pdf_pages,
+    image_format,
     make_thumbnail,
     pdf_page_count,
     thumbnail,
@@ -156,3 +157,21 @@ def test_a_broken_pdf_is_refused(data: bytes) -> None:
 def test_a_pdf_over_the_page_limit_is_refused() -> None:
     with pytest.raises(DocumentRejected, match="at most 5"):
         count_pdf_pages(_pdf(6), max_pages=5)
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG", "GIF", "WEBP"])
+def test_image_format_reads_the_format_from_the_bytes(format: str) -> None:
+    assert image_format(_image(format, (8, 8))) == format
+
+
+@pytest.mark.parametrize("data", [b"", b"GIF89a-but-not", _image("BMP", (8, 8))])
+def test_image_format_refuses_what_is_not_allowed(data: bytes) -> None:
+    with pytest.raises(ImageRejected, match="accepted format"):
+        image_format(data)
+
+
+def test_image_format_reads_a_large_header_without_decoding_it() -> None:
+    # 144 megapixels: under Pillow's own bomb error, far over what make_thumbnail takes.
+    assert image_format(_png_declaring(12_000, 12_000)) == "PNG"
+    with pytest.raises(ImageRejected):
+        image_format(_png_declaring(50_000, 50_000))  # past Pillow's error threshold
