@@ -77,6 +77,7 @@ def test_check_reports_a_wrong_response() -> None:
         "cache_overhead",
         "cache_two_workers",
         "pubsub",
+        "static_files",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -120,3 +121,11 @@ def test_the_two_worker_cache_app_serves_the_price_and_invalidates_it(
 
 def test_security_overhead_cases_answer_what_they_measure() -> None:
     assert security_overhead.check_all() == []
+
+
+def test_static_files_cases_answer_what_they_measure() -> None:
+    from benchmarks import static_files
+
+    directory = static_files.make_directory()
+    apps = {name: static_files.build(name, directory) for name in static_files.FRAMEWORKS}
+    assert static_files.check_all(apps) == []
