@@ -38,7 +38,7 @@ import anyio.to_thread
 from minimal_asgi.errors import ProblemResponse
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
 from minimal_asgi.files import FileResponse
-from minimal_asgi.responses import RedirectResponse, Response
+from minimal_asgi.responses import RedirectResponse, Response, without_body
 from minimal_asgi.types import Receive, Scope, Send
 
 __all__ = ["StaticFiles", "safe_parts"]
@@ -134,14 +134,19 @@ class StaticFiles:
         self.headers = {"cache-control": cache_control} if cache_control else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect; the server answers the handshake 403
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             return  # lifespan (when used as the whole app): nothing to start
         try:
             response = await self._response_for(scope)
         except HTTPException as exc:
             response = ProblemResponse(exc.status_code, exc.detail, headers=exc.headers or None)
-        if scope["method"] == "HEAD" and isinstance(response, ProblemResponse):
-            response.body = b""  # a HEAD answer has no body, errors included
+        if scope["method"] == "HEAD" and not isinstance(response, FileResponse):
+            # The GET answer's status and headers, no body (FileResponse does this itself).
+            send = without_body(send)
         await response(scope, receive, send)
 
     async def _response_for(self, scope: Scope) -> Response:

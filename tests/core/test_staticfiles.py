@@ -111,6 +111,23 @@ def test_other_methods_get_405_with_allow(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+def test_head_of_a_missing_file_is_a_404_without_a_body(client: TestClient) -> None:
+    get = client.get("/static/nope.css")
+    head = client.head("/static/nope.css")
+    assert head.status_code == 404
+    assert head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_a_websocket_to_static_files_is_refused(site: Path) -> None:
+    from minimal_asgi import WebSocketDisconnect
+
+    with TestClient(make_app(site)) as client, pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("/static/app.js") as ws:
+            ws.receive()
+    assert refused.value.code == 1008
+
+
 def test_a_missing_file_is_a_404_problem(site: Path) -> None:
     with TestClient(make_app(site)) as client:
         response = client.get("/static/nope.css")
