@@ -367,3 +367,42 @@ def test_safe_parts_never_yields_a_segment_that_climbs(name: str) -> None:
         assert not any(c in p for p in parts for c in "/\\:\x00")
         joined = os.path.normpath(os.path.join("/root", *parts))
         assert joined == "/root" or joined.startswith("/root/")
+
+
+def test_safe_parts_refuses_lone_surrogates_and_over_long_paths() -> None:
+    assert safe_parts("/a/\ud800/b") is None
+    assert safe_parts("/" + "a/" * 2100) is None
+    assert safe_parts("/") == []
+    assert safe_parts("/css/site.css") == ["css", "site.css"]
+
+
+def test_a_fifo_is_never_opened(site: Path) -> None:
+    os.mkfifo(site / "pipe")  # opening it to read would block the worker thread forever
+    with TestClient(make_app(site)) as client:
+        assert client.get("/static/pipe").status_code == 404
+
+
+def test_static_files_is_an_asgi_app_on_its_own(site: Path) -> None:
+    with TestClient(StaticFiles(directory=site)) as client:  # lifespan too: ignored
+        assert client.get("/app.js").text == "console.log('app')"
+        assert client.get("/../secret.txt").status_code == 404
+
+
+def test_a_server_that_leaves_root_path_out_of_path_still_works() -> None:
+    from minimal_asgi.staticfiles import _below_root_path
+
+    assert _below_root_path({"path": "/static/a.css", "root_path": "/static"}) == "/a.css"
+    assert _below_root_path({"path": "/a.css", "root_path": "/static"}) == "/a.css"
+    assert _below_root_path({"path": "/staticx/a.css", "root_path": "/static"}) == "/staticx/a.css"
+
+
+def test_a_route_under_a_mount_prefix_wins_over_the_mount(site: Path) -> None:
+    app = make_app(site)
+
+    @app.get("/static/special")
+    async def special() -> str:
+        return "a route"
+
+    with TestClient(app) as client:
+        assert client.get("/static/special").text == "a route"
+        assert client.get("/static/app.js").text == "console.log('app')"
