@@ -54,7 +54,8 @@ if TYPE_CHECKING:
         Response,
         StreamingResponse,
     )
-    from minimal_asgi.routing import NoMatchFound, Route, Router
+    from minimal_asgi.routing import Mount, NoMatchFound, Route, Router
+    from minimal_asgi.staticfiles import StaticFiles
     from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
     from minimal_asgi.uploads import FormLimits, UploadFile, safe_filename, sniff_media_type
     from minimal_asgi.validation import (
@@ -116,6 +117,8 @@ _EXPORTS: dict[str, str] = {
     "NoMatchFound": "minimal_asgi.routing",
     "Route": "minimal_asgi.routing",
     "Router": "minimal_asgi.routing",
+    "Mount": "minimal_asgi.routing",
+    "StaticFiles": "minimal_asgi.staticfiles",
     "ASGIApp": "minimal_asgi.types",
     "Message": "minimal_asgi.types",
     "Receive": "minimal_asgi.types",
@@ -171,6 +174,7 @@ __all__ = [
     "Middleware",
     "MinLen",
     "MinimalASGIError",
+    "Mount",
     "MutableHeaders",
     "NoMatchFound",
     "OpenAPISecurity",
@@ -196,6 +200,7 @@ __all__ = [
     "Send",
     "Settings",
     "State",
+    "StaticFiles",
     "StreamingResponse",
     "TrustedProxies",
     "UploadFile",

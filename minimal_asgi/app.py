@@ -32,7 +32,7 @@ from minimal_asgi.plugins import OpenAPIHook, Plugin, RouteWrapper, load_plugin
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE
 from minimal_asgi.resolution import DependencyScope
 from minimal_asgi.responses import RESPONSE_STARTED
-from minimal_asgi.routing import Route, Router, WebSocketRoute
+from minimal_asgi.routing import Mount, Route, Router, WebSocketRoute
 from minimal_asgi.trace import RouterSpan, run_traced
 from minimal_asgi.types import ASGIApp, Message, Receive, Scope, Send
 from minimal_asgi.uploads import FormLimits
@@ -167,6 +167,11 @@ class App:
 
     def include_router(self, router: Router, *, prefix: str = "") -> None:
         self.router.include_router(router, prefix=prefix)
+
+    def mount(self, prefix: str, app: ASGIApp, *, name: str | None = None) -> Mount:
+        """Hand every request under ``prefix`` to ``app`` (see ``Router.mount``):
+        ``app.mount("/static", StaticFiles(directory="static"), name="static")``."""
+        return self.router.mount(prefix, app, name=name)
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         return self.router.url_path_for(name, **params)

@@ -52,7 +52,9 @@ from minimal_asgi.responses import (
 from minimal_asgi.types import Receive, Scope, Send
 from minimal_asgi.websockets import shorten_reason
 
-__all__ = ["WEBSOCKET", "NoMatchFound", "Route", "RouteView", "Router", "WebSocketRoute"]
+__all__ = [
+    "WEBSOCKET", "Mount", "NoMatchFound", "Route", "RouteView", "Router", "WebSocketRoute",
+]
 
 Endpoint = Callable[..., Any]
 F = TypeVar("F", bound=Endpoint)
@@ -310,6 +312,51 @@ class WebSocketRoute(Route):
         return f"WebSocketRoute({self.path!r}, {self.name!r})"
 
 
+class Mount:
+    """An ASGI app that answers every path under ``prefix`` (``Router.mount``).
+
+    ``/static`` takes ``/static`` and ``/static/...``, never ``/staticfiles``:
+    the prefix is matched as whole segments. The app is called with the same
+    scope, its ``root_path`` extended by the prefix and its ``path`` left whole
+    (the ASGI spec: ``path`` includes ``root_path``), so the app finds its own
+    part of the path by removing ``root_path`` - as a ``Router`` or
+    ``StaticFiles`` does - and builds links with ``root_path`` in front.
+    """
+
+    def __init__(self, prefix: str, app: Any, *, name: str | None = None) -> None:
+        if not prefix.startswith("/") or prefix.endswith("/") or "{" in prefix:
+            raise ConfigurationError(
+                f"mount prefix {prefix!r} must start with '/', not end with one and "
+                "hold no parameters, like '/static'"
+            )
+        self.prefix = prefix
+        self.app = app
+        self.name = name
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.prefix) and (
+            len(path) == len(self.prefix) or path[len(self.prefix)] == "/"
+        )
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # In place, not a copy: the error layer reads this scope to know
+        # whether the app had already started its response.
+        scope["root_path"] = scope.get("root_path", "") + self.prefix
+        await self.app(scope, receive, send)
+
+    def url_path(self, **params: Any) -> str:
+        """``path=`` the file (or sub-path) below the mount point."""
+        if set(params) - {"path"}:
+            raise NoMatchFound(
+                f"mount {self.name!r} ({self.prefix}) takes only path=..., got {sorted(params)}"
+            )
+        rest = str(params.get("path", "")).lstrip("/")
+        return self.prefix + "/" + quote(rest)
+
+    def __repr__(self) -> str:
+        return f"Mount({self.prefix!r}, {self.app!r}, name={self.name!r})"
+
+
 class _Node:
     """One segment position in the route tree."""
 
@@ -374,6 +421,8 @@ class Router:
         self.dependencies = list(dependencies)
         self.options = dict(options or {})
         self._included: list[tuple[str, Router]] = []
+        self.mounts: list[Mount] = []
+        self._mounts_built: list[Mount] = []
         self._static: dict[str, dict[str, Route]] = {}
         self._root = _Node()
         self._by_name: dict[str, list[Route]] = {}
@@ -466,6 +515,17 @@ class Router:
 
         return register
 
+    def mount(self, prefix: str, app: Any, *, name: str | None = None) -> Mount:
+        """Hand every request under ``prefix`` to another ASGI ``app``: a
+        ``StaticFiles``, another framework's app, a sub-``App``. Routes are
+        tried first; a mount answers only paths no route matches, so a route
+        at ``/static/x`` would hide the file ``x``. ``url_path_for(name,
+        path="css/site.css")`` builds a link into it."""
+        self._check_open()
+        mount = Mount(prefix, app, name=name)
+        self.mounts.append(mount)
+        return mount
+
     def include_router(self, router: Router, *, prefix: str = "") -> None:
         self._check_open()
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
@@ -512,6 +572,13 @@ class Router:
         for sub_prefix, router in self._included:
             yield from router.iter_routes(prefix + sub_prefix, inherited, inherited_options)
 
+    def iter_mounts(self, prefix: str = "") -> Iterator[Mount]:
+        """Every mount, included routers' ones under their prefixes."""
+        for mount in self.mounts:
+            yield Mount(prefix + mount.prefix, mount.app, name=mount.name) if prefix else mount
+        for sub_prefix, router in self._included:
+            yield from router.iter_mounts(prefix + sub_prefix)
+
     def all_routes(self) -> list[Route]:
         """The flattened routes: after ``build()``, the prepared ones that serve."""
         return list(self._routes_built) if self._built else list(self.iter_routes())
@@ -550,6 +617,7 @@ class Router:
             for method in route.methods:
                 handlers[method] = route
         self._routes_built = routes
+        self._mounts_built = _checked_mounts(self.iter_mounts())
         self._static, self._root, self._by_name = static, root, by_name
         self._built = True
         self._freeze()
@@ -705,6 +773,10 @@ class Router:
         # (or hit a static path without this method): walk everything.
         route, values, allowed = self._match(path, method, greedy=False)
         if route is None:
+            mount = self._mount_for(path) if not allowed else None
+            if mount is not None:
+                await mount.handle(scope, receive, send)
+                return
             await self._no_match(scope, receive, send, path, method, allowed)
             return
         scope["route"] = route
@@ -722,11 +794,22 @@ class Router:
             return  # e.g. a lifespan scope sent to a bare Router: nothing to do
         route, values, _ = self.match(path, WEBSOCKET)
         if route is None:
+            mount = self._mount_for(path)
+            if mount is not None:
+                await mount.handle(scope, receive, send)
+                return
             await _refuse_websocket(scope, receive, send, path)
             return
         scope["route"] = route
         scope["path_params"] = dict(zip(route.param_names, values, strict=True))
         await route.handle(scope, receive, send, values)
+
+    def _mount_for(self, path: str) -> Mount | None:
+        # Longest prefix first (sorted at build): "/static/v2" before "/static".
+        for mount in self._mounts_built:
+            if mount.matches(path):
+                return mount
+        return None
 
     async def _no_match(
         self, scope: Scope, receive: Receive, send: Send, path: str, method: str, allowed: set[str]
@@ -761,6 +844,10 @@ class Router:
             r for r in self.iter_routes() if r.name == name
         ]
         if not routes:
+            mounts = self._mounts_built if self._built else list(self.iter_mounts())
+            mount = next((m for m in mounts if m.name == name), None)
+            if mount is not None:
+                return mount.url_path(**params)
             raise NoMatchFound(f"no route is named {name!r}")
         errors = []
         for route in routes:
@@ -769,6 +856,18 @@ class Router:
             except NoMatchFound as exc:
                 errors.append(str(exc))
         raise NoMatchFound("; ".join(errors))
+
+
+def _checked_mounts(mounts: Iterator[Mount]) -> list[Mount]:
+    """The mounts, longest prefix first; two at one prefix is a mistake."""
+    seen: dict[str, Mount] = {}
+    for mount in mounts:
+        if mount.prefix in seen:
+            raise ConfigurationError(
+                f"two apps are mounted at {mount.prefix}: {seen[mount.prefix]!r} and {mount!r}"
+            )
+        seen[mount.prefix] = mount
+    return sorted(seen.values(), key=lambda m: len(m.prefix), reverse=True)
 
 
 def _without_root_path(root_path: str, path: str) -> str:

@@ -80,6 +80,7 @@ def test_check_reports_a_wrong_response() -> None:
         "auth_overhead",
         "idempotency_overhead",
         "metrics_overhead",
+        "static_files",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -154,3 +155,11 @@ def test_metrics_overhead_apps_answer_and_count() -> None:
     from benchmarks import metrics_overhead
 
     assert metrics_overhead.check(list(metrics_overhead.CASES.values())) == []
+
+
+def test_static_files_cases_answer_what_they_measure() -> None:
+    from benchmarks import static_files
+
+    directory = static_files.make_directory()
+    apps = {name: static_files.build(name, directory) for name in static_files.FRAMEWORKS}
+    assert static_files.check_all(apps) == []

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minimal_asgi import App, BackgroundTask, FileResponse
+from minimal_asgi import files as files_module
 from minimal_asgi.errors import RESPONSE_STARTED
 from minimal_asgi.files import MAX_RANGES, parse_range
 from minimal_asgi.testing import TestClient, TestResponse
@@ -285,6 +286,14 @@ def test_a_file_the_server_may_not_read_gives_403(
             return await real_open(file, *args, **kwargs)
 
         monkeypatch.setattr(anyio, "open_file", refusing_open)
+        real_read_span = files_module._read_span
+
+        def refusing_read(path: str, start: int, stop: int) -> bytes:
+            if str(path) == str(secret):  # the one-hop path for small files
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real_read_span(path, start, stop)
+
+        monkeypatch.setattr(files_module, "_read_span", refusing_read)
     assert_problem(fetch(secret), 403, secret)
 
 
@@ -345,6 +354,13 @@ def test_head_does_not_open_the_file(data_file: Path, monkeypatch: pytest.Monkey
         return await real_open(*args, **kwargs)
 
     monkeypatch.setattr(anyio, "open_file", recording_open)
+    real_read_span = files_module._read_span
+
+    def recording_read(path: str, start: int, stop: int) -> bytes:  # small files: one hop
+        opened.append(path)
+        return real_read_span(path, start, stop)
+
+    monkeypatch.setattr(files_module, "_read_span", recording_read)
     fetch(data_file, method="HEAD")
     assert opened == []
     fetch(data_file)
@@ -808,3 +824,31 @@ def test_a_single_range_response_is_the_slice(served_data: TestClient, spec: Spe
     assert response.status_code == 206
     assert response.content == DATA[selected[0] : selected[-1] + 1]
     assert response.headers["content-range"] == f"bytes {selected[0]}-{selected[-1]}/1024"
+
+
+# -- a stat given by the caller, and the one-hop path for small files ----------
+
+
+def _stat_claiming(path: Path, size: int, mtime: int) -> os.stat_result:
+    real = os.stat(path)
+    fields = list(real[:10])
+    fields[6], fields[8] = size, mtime  # st_size, st_mtime
+    return os.stat_result(fields, {"st_mtime": float(mtime), "st_mtime_ns": mtime * 10**9})
+
+
+def test_a_given_stat_result_is_used_instead_of_a_second_look(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", b"hello")
+    given = _stat_claiming(path, 5, 1_000_000_000)
+    response = fetch(path, stat_result=given)
+    assert response.content == b"hello"
+    assert response.headers["last-modified"] == formatdate(1_000_000_000, usegmt=True)
+
+
+def test_a_small_file_shorter_than_its_stat_fails_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "a.txt", b"hello")
+    with TestClient(make_app(path, stat_result=_stat_claiming(path, 50, 0)),
+                    raise_server_exceptions=False) as client:
+        response = client.get("/file")
+    assert response.status_code == 500  # not a 200 with 5 of the 50 bytes promised
