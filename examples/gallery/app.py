@@ -3,10 +3,11 @@
     GALLERY_STORAGE_SIGNING_KEY=$(python -c "import secrets; print(secrets.token_urlsafe(32))") \\
         uvicorn examples.gallery.app:app
 
-``PUT /images/{id}`` takes an image as the raw request body (a multipart form
-upload will replace it once the framework parses forms), checks it by its
-bytes, stores the original and a 256-pixel thumbnail, and answers with signed
-links to both. Where files go is configuration (``GALLERY_STORAGE_BACKEND``:
+``POST /images`` takes an image from a ``multipart/form-data`` form (the field
+``image``, as a browser's ``<input type="file">`` sends it); ``PUT /images/{id}``
+takes one as the raw request body. Either way the image is checked by its
+bytes, the original and a 256-pixel thumbnail are stored, and the answer holds
+signed links to both. Where files go is configuration (``GALLERY_STORAGE_BACKEND``:
 ``local`` or ``s3``; see examples/gallery/README.md).
 """
 
@@ -21,10 +22,13 @@ from typing import Literal
 from minimal_asgi import (
     App,
     ConfigurationError,
+    File,
+    FormLimits,
     HTTPException,
     Request,
     Secret,
     StaticFiles,
+    UploadFile,
 )
 from minimal_asgi_storage import (
     MEDIA_TYPES,
@@ -65,8 +69,27 @@ def create_app(settings: GallerySettings | None = None) -> App:
         logger.warning("no GALLERY_STORAGE_SIGNING_KEY: using a random key for this run")
         settings = settings.replace(storage_signing_key=Secret(secrets.token_urlsafe(32)))
     storage = Storage(backend_from_settings(settings))
-    app = App(plugins=[storage], max_body_size=MAX_UPLOAD_BYTES)
+    app = App(
+        plugins=[storage],
+        max_body_size=MAX_UPLOAD_BYTES,
+        # A form carries one image and nothing else of size: refuse more early.
+        form_limits=FormLimits(
+            max_file_size=MAX_UPLOAD_BYTES, max_body_size=MAX_UPLOAD_BYTES + 64 * 1024, max_parts=4
+        ),
+    )
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static"), html=True))
+
+    @app.post("/images", status_code=201)
+    async def upload_image_form(
+        files: Storage, image: UploadFile = File(media_types=sorted(ACCEPTED_TYPES))
+    ) -> dict[str, str]:
+        """Store an image sent in a form (field ``image``), and a thumbnail of it.
+
+        ``File(media_types=...)`` has already looked at the first bytes (a 422
+        for anything else, whatever the part's Content-Type said); the file
+        itself waits on disk past 1 MiB, never whole in memory while it arrives.
+        """
+        return await _store(files, uuid.uuid4(), await image.read())
 
     @app.put("/images/{image_id:uuid}", status_code=201)
     async def upload_image(image_id: uuid.UUID, request: Request, files: Storage) -> dict[str, str]:
@@ -76,21 +99,7 @@ def create_app(settings: GallerySettings | None = None) -> App:
             raise HTTPException(
                 415, f"send the image as one of {', '.join(sorted(ACCEPTED_TYPES))}"
             )
-        data = await request.body()
-        try:
-            kind = image_format(data)  # from the bytes: the header may lie
-            small = await thumbnail(data, size=(256, 256))  # in a worker thread
-        except ImageRejected as exc:
-            raise HTTPException(422, str(exc)) from None
-        # The extension comes from the bytes, so the file is served with the
-        # right type from disk (which keeps no metadata) as well as from S3.
-        original = _original_key(image_id, kind)
-        for other in MEDIA_TYPES:  # a re-upload in another format replaces the old one
-            if other != kind:
-                await files.delete(_original_key(image_id, other))
-        await files.save(original, data, content_type=MEDIA_TYPES[kind])
-        await files.save(_thumbnail_key(image_id), small, content_type="image/png")
-        return await _links(files, image_id, original)
+        return await _store(files, image_id, await request.body())
 
     @app.get("/images/{image_id:uuid}")
     async def image_links(image_id: uuid.UUID, files: Storage) -> dict[str, str]:
@@ -119,6 +128,24 @@ def create_app(settings: GallerySettings | None = None) -> App:
     if isinstance(storage.backend, LocalStorage):
         logger.info("storing files in %s", storage.backend.root)
     return app
+
+
+async def _store(files: Storage, image_id: uuid.UUID, data: bytes) -> dict[str, str]:
+    """Check the image by its bytes, store it and its thumbnail: the signed links."""
+    try:
+        kind = image_format(data)  # from the bytes: the header may lie
+        small = await thumbnail(data, size=(256, 256))  # in a worker thread
+    except ImageRejected as exc:
+        raise HTTPException(422, str(exc)) from None
+    # The extension comes from the bytes, so the file is served with the right
+    # type from disk (which keeps no metadata) as well as from S3.
+    original = _original_key(image_id, kind)
+    for other in MEDIA_TYPES:  # a re-upload in another format replaces the old one
+        if other != kind:
+            await files.delete(_original_key(image_id, other))
+    await files.save(original, data, content_type=MEDIA_TYPES[kind])
+    await files.save(_thumbnail_key(image_id), small, content_type="image/png")
+    return await _links(files, image_id, original)
 
 
 # Keys chosen by the app, from a validated UUID and the format read from the

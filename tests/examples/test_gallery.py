@@ -144,3 +144,42 @@ def test_the_gallery_on_s3_gives_presigned_links(moto_s3: str, bucket: str) -> N
     assert response.status_code == 200
     with Image.open(io.BytesIO(response.content)) as picture:
         assert picture.size == (256, 128)
+
+
+def test_an_image_uploaded_in_a_form_gets_signed_links(client: TestClient) -> None:
+    response = client.post("/images", files={"image": ("photo.png", _png(), "image/png")})
+    assert response.status_code == 201
+    links = response.json()
+    uuid.UUID(links["id"])  # the app chose the id, not the file name
+    assert client.get(links["original"]).content == _png()
+    with Image.open(io.BytesIO(client.get(links["thumbnail"]).content)) as picture:
+        assert picture.size == (256, 128)
+
+
+@pytest.mark.parametrize(
+    ("part", "status"),
+    [
+        (("notes.txt", b"just text", "image/png"), 422),  # the bytes are not an image
+        (("photo.png", _png(format="BMP"), "image/png"), 422),  # not an allowed format
+        (("../../etc/passwd.png", _png_declaring(60_000, 60_000), "image/png"), 422),  # a bomb
+    ],
+    ids=["text as png", "bmp as png", "bomb with a hostile name"],
+)
+def test_hostile_form_uploads_are_422_problems(
+    client: TestClient, part: tuple[str, bytes, str], status: int
+) -> None:
+    response = client.post("/images", files={"image": part})
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_form_without_the_image_field_is_a_422_naming_it(client: TestClient) -> None:
+    response = client.post("/images", files={"picture": ("photo.png", _png(), "image/png")})
+    assert response.status_code == 422
+    assert ["body", "image"] in [error["loc"] for error in response.json()["errors"]]
+
+
+def test_an_image_over_the_limit_in_a_form_is_a_413(client: TestClient) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * 1024 * 1024)
+    response = client.post("/images", files={"image": ("big.png", big, "image/png")})
+    assert response.status_code == 413
