@@ -6,10 +6,10 @@ lease to wait for: RabbitMQ sees the TCP connection die).
 What is declared, for a queue named ``jobs.default``::
 
     jobs.default             the queue: durable, quorum type (replicated when
-                             there is a cluster), x-delivery-limit: a message
-                             handed out more than max_attempts times (its
-                             worker dies every time) is dead-lettered by the
-                             broker itself, never redelivered forever
+                             there is a cluster). A worker buries a message
+                             delivered more than max_attempts times (its worker
+                             died each time); x-delivery-limit is the broker's
+                             own backstop, should no worker ever get that far
     jobs.default.dlx         the dead-letter exchange, bound to:
     jobs.default.dead        the dead letters (durable)
     jobs.default.delay.<ms>  one queue per delay: no consumer, every message
@@ -40,6 +40,10 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from ._job import DeadJob, Delivery, Job, decode, encode
+
+# Fixed, not max_attempts: every process declaring the queue must give the same
+# arguments, or RabbitMQ refuses the declaration (PRECONDITION_FAILED).
+DELIVERY_LIMIT = 20
 
 
 def _bucket(milliseconds: int) -> int:
@@ -77,7 +81,7 @@ class RabbitMQBackend:
         await dead.bind(dlx, routing_key=self.dead_queue)
         await channel.declare_queue(self.queue, durable=True, arguments={
             "x-queue-type": "quorum",
-            "x-delivery-limit": self.max_attempts,
+            "x-delivery-limit": DELIVERY_LIMIT,
             "x-dead-letter-exchange": self.dlx,
             "x-dead-letter-routing-key": self.dead_queue,
         })
@@ -103,6 +107,8 @@ class RabbitMQBackend:
         return True
 
     async def enqueue(self, job: Job, delay: float, dedupe: bool) -> bool:
+        if self._channel is None:
+            await self.start()  # the broker was down when the app started
         if dedupe and not await self._first_time(job.id):
             return False
         await self._put(encode(job), delay)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -14,6 +15,7 @@ import pytest
 from minimal_asgi import App
 from minimal_asgi_jobs import Jobs, Worker
 from minimal_asgi_redis import RedisConnection
+from tests.plugins.jobs.support import PrivateRedis
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 WAIT = 30.0  # generous: the machine is shared and slow at times
@@ -104,3 +106,19 @@ async def until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
     with anyio.fail_after(timeout):
         while not condition():
             await anyio.sleep(0.02)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[Callable[[bool], PrivateRedis]]:
+    """``private_redis(persist)``: a started redis-server of this test's own."""
+    started: list[PrivateRedis] = []
+
+    def make(persist: bool) -> PrivateRedis:
+        server = PrivateRedis(tmp_path, persist)
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
