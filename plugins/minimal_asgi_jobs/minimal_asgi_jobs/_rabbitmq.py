@@ -133,9 +133,10 @@ class RabbitMQBackend:
 
     async def fetch(self, consumer: str, count: int, timeout: float) -> list[Delivery]:
         if self._consumer is None:
-            # Prefetch = the worker's free slots on its first fetch (its concurrency):
-            # the broker never hands this worker more than it can run at once.
-            await self._channel.set_qos(prefetch_count=count)
+            # Prefetch: twice the worker's free slots at its first fetch (its
+            # concurrency), so the next job is already here when a slot frees;
+            # what is prefetched but not started goes back at stop_fetching().
+            await self._channel.set_qos(prefetch_count=2 * count)
             queue = await self._channel.get_queue(self.queue, ensure=False)
             self._consumer = (queue, await queue.consume(self._inbox.put))
         messages = []

@@ -42,6 +42,28 @@ def enqueue(url: str, queue: str, jobs: list[tuple[str, Any]], delay: float = 0)
     anyio.run(main)
 
 
+def waiting_and_pending(url: str, queue: str) -> tuple[int, int]:
+    """Jobs ready for any worker, and jobs handed out but not acknowledged."""
+
+    async def main() -> tuple[int, int]:
+        if url.startswith("redis"):
+            import redis.asyncio as aioredis
+
+            async with aioredis.Redis.from_url(url) as client:
+                stream = "{jobs:" + queue + "}:stream"
+                pending = (await client.xpending(stream, "workers"))["pending"]
+                return int(await client.xlen(stream)) - pending, pending
+        import aio_pika
+
+        async with await aio_pika.connect(url) as connection:
+            channel = await connection.channel()
+            declared = await channel.declare_queue(f"jobs.{queue}", passive=True)
+            ready = declared.declaration_result.message_count
+            return ready, 0  # RabbitMQ counts only ready messages here
+
+    return anyio.run(main)
+
+
 def dead_letters(url: str, queue: str) -> list[Any]:
     async def main() -> list[Any]:
         async with Jobs(url, queue=queue).started() as jobs:
@@ -124,6 +146,9 @@ def test_sigterm_finishes_the_jobs_in_hand_and_none_runs_again(
     assert worker.wait(timeout=60) == 0
     in_hand = sorted(s.record.numbers("started"))
     assert sorted(s.record.numbers("done")) == in_hand  # finished, not abandoned
+    # Acknowledged, and whatever was prefetched is back in the queue already: the
+    # other six wait for the next worker now, not after a lease.
+    assert waiting_and_pending(s.url, s.queue) == (10 - len(in_hand), 0)
     s.workers.start(concurrency=4)
     wait_for(lambda: len(s.record.numbers("done")) >= 10, 60, "the other six")
     time.sleep(LEASE * 1.5)  # long enough for a wrongly pending job to be claimed
