@@ -52,6 +52,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.security_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.server_vs_uvicorn $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.cache_overhead $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.jobs $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info plugins/*/build plugins/*/*.egg-info

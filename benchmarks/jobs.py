@@ -109,6 +109,8 @@ class Run:
                 process.send_signal(signal.SIGTERM)
             for process in processes:
                 process.wait(timeout=60)
+                if process.stdout is not None:
+                    process.stdout.close()
         return elapsed, peaks
 
     def close(self) -> None:

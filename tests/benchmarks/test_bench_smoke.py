@@ -7,6 +7,7 @@ must give. Nothing here is timed: the benchmarks themselves never run in tests.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +78,7 @@ def test_check_reports_a_wrong_response() -> None:
         "cache_overhead",
         "cache_two_workers",
         "pubsub",
+        "jobs",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -120,3 +122,17 @@ def test_the_two_worker_cache_app_serves_the_price_and_invalidates_it(
 
 def test_security_overhead_cases_answer_what_they_measure() -> None:
     assert security_overhead.check_all() == []
+
+
+def test_the_jobs_benchmark_runs_tiny_on_redis(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A few jobs through the real worker command: the script cannot rot."""
+    from benchmarks import jobs
+
+    monkeypatch.setattr(jobs, "RESULTS", tmp_path / "jobs.md")
+    monkeypatch.setattr(jobs, "BACKENDS", {"Redis Streams": redis_url})
+    monkeypatch.setattr(jobs, "REDIS_URL", redis_url)
+    jobs.main(["--jobs", "20", "--slow-jobs", "20", "--requests", "5"])
+    report = (tmp_path / "jobs.md").read_text()
+    assert "| Redis Streams |" in report and "jobs of 100 ms" in report

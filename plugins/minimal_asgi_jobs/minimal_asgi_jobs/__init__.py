@@ -168,22 +168,24 @@ class Jobs:
     async def started(self) -> AsyncIterator[Jobs]:
         """Open the backend (the app's lifespan does this)."""
         own: Any = None
+        backend: Backend
         if self.url is not None and self.url.startswith("amqp"):
             from ._rabbitmq import RabbitMQBackend  # aio-pika: loaded only when used
 
-            self._backend = RabbitMQBackend(
+            backend = RabbitMQBackend(
                 self.url, queue=f"{self.prefix}.{self.queue}", max_attempts=self.max_attempts,
                 dedupe_ttl=self.dedupe_ttl,
                 dedupe_redis=self.redis.client if self.redis is not None else None)
         elif self.redis is not None:
-            self._backend = self._redis_backend(self.redis.client)
-        elif self.url is not None and self.url.startswith("redis"):
+            backend = self._redis_backend(self.redis.client)
+        elif self.url is not None:
             own = aioredis.Redis.from_url(self.url)
-            self._backend = self._redis_backend(own)
+            backend = self._redis_backend(own)
         else:
-            self._backend = MemoryBackend()
+            backend = MemoryBackend()
+        self._backend = backend
         try:
-            await self._backend.start()
+            await backend.start()
         except Exception as exc:
             # The app still starts: enqueue answers 503 until the broker is back,
             # and workers keep trying to connect.
@@ -191,8 +193,9 @@ class Jobs:
         try:
             yield self
         finally:
-            await self._backend.aclose()
-            self._backend = None
+            await backend.aclose()
+            if self._backend is backend:
+                self._backend = None
             if own is not None:
                 await own.aclose()
 
@@ -234,8 +237,9 @@ class Jobs:
         """Give one dead job fresh tries; False if it is not (or no longer) there."""
         return await self.backend.requeue_dead(dead_id)
 
-    def worker(self, concurrency: int = 10) -> Worker:
-        return Worker(self, concurrency)
+    def worker(self, concurrency: int = 10, prefetch: int | None = None) -> Worker:
+        """A worker for this queue; ``await worker.run()`` until ``worker.stop()``."""
+        return Worker(self, concurrency, prefetch=prefetch)
 
 
 def _is_connection_error(exc: Exception) -> bool:

@@ -52,9 +52,9 @@ async def running(jobs: Jobs) -> AsyncIterator[Jobs]:
             yield jobs
 
 
-async def run_worker(jobs: Jobs, concurrency: int) -> None:
+async def run_worker(jobs: Jobs, concurrency: int, prefetch: int | None = None) -> None:
     async with running(jobs):
-        worker = Worker(jobs, concurrency)
+        worker = Worker(jobs, concurrency, prefetch=prefetch)
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with anyio.create_task_group() as group:
 
@@ -93,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     worker = commands.add_parser("worker", help="run jobs until SIGTERM")
     worker.add_argument("target", help="module.path:jobs")
-    worker.add_argument("--concurrency", type=int, default=10)
+    worker.add_argument("--concurrency", type=int, default=10, help="jobs run at once")
+    worker.add_argument("--prefetch", type=int, help="jobs fetched ahead (default: concurrency)")
     dead = commands.add_parser("dead", help="the dead-letter jobs")
     actions = dead.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list")
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     jobs = load(args.target)
     if args.command == "worker":
-        anyio.run(run_worker, jobs, args.concurrency)
+        anyio.run(run_worker, jobs, args.concurrency, args.prefetch)
     elif args.action == "list":
         anyio.run(list_dead, jobs)
     else:

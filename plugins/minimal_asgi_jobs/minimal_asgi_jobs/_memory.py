@@ -81,7 +81,7 @@ class MemoryBackend:
         self._wakeup.set()
 
     async def stop_fetching(self) -> None:
-        pass  # nothing is fetched ahead: a worker asks for what it can start
+        pass  # what the worker prefetched, it releases itself
 
     async def maintain(self, consumer: str, held: Sequence[Delivery]) -> list[Delivery]:
         return []  # no lease: a job dies with the process that holds it

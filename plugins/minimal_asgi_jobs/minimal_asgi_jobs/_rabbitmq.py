@@ -133,17 +133,20 @@ class RabbitMQBackend:
 
     async def fetch(self, consumer: str, count: int, timeout: float) -> list[Delivery]:
         if self._consumer is None:
-            # Prefetch: twice the worker's free slots at its first fetch (its
-            # concurrency), so the next job is already here when a slot frees;
-            # what is prefetched but not started goes back at stop_fetching().
-            await self._channel.set_qos(prefetch_count=2 * count)
+            # The broker's prefetch: what the worker asks for at its first fetch
+            # (its concurrency plus its own prefetch); messages in this inbox
+            # go back at stop_fetching().
+            await self._channel.set_qos(prefetch_count=count)
             queue = await self._channel.get_queue(self.queue, ensure=False)
             self._consumer = (queue, await queue.consume(self._inbox.put))
         messages = []
-        try:
-            messages.append(await asyncio.wait_for(self._inbox.get(), timeout))
-        except TimeoutError:
-            return []
+        if self._inbox.empty():
+            if timeout <= 0:
+                return []
+            try:
+                messages.append(await asyncio.wait_for(self._inbox.get(), timeout))
+            except TimeoutError:
+                return []
         while len(messages) < count and not self._inbox.empty():
             messages.append(self._inbox.get_nowait())
         return [self._delivery(message) for message in messages]

@@ -156,7 +156,8 @@ class RedisBackend:
     async def fetch(self, consumer: str, count: int, timeout: float) -> list[Delivery]:
         try:
             reply: Any = await self.client.xreadgroup(
-                GROUP, consumer, {self.stream: ">"}, count=count, block=int(timeout * 1000))
+                GROUP, consumer, {self.stream: ">"}, count=count,
+                block=int(timeout * 1000) or None)  # BLOCK 0 would wait forever
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
@@ -182,7 +183,7 @@ class RedisBackend:
             await self._run("release", [self.stream], [GROUP, delivery.handle])
 
     async def stop_fetching(self) -> None:
-        pass  # nothing is fetched ahead: a worker asks for what it can start
+        pass  # what the worker prefetched, it releases itself
 
     async def maintain(self, consumer: str, held: Sequence[Delivery]) -> list[Delivery]:
         await self._run("promote", [self.stream, self.delayed], [PROMOTE_BATCH])

@@ -10,6 +10,10 @@ A job is acknowledged only after its handler returned: if the process dies in
 between, the broker hands the job to another worker (at-least-once), so a
 handler may run twice for one job and must be idempotent.
 
+A worker runs up to ``concurrency`` jobs at once and keeps up to ``prefetch``
+more in hand (default: as many), fetched ahead so a slot that frees starts
+its next job at once; their leases are renewed like the running jobs'.
+
 Stopping (``stop()``, or SIGTERM from the command line) is graceful: no new
 job is fetched, jobs fetched but not started go back to the queue at once,
 and the jobs in hand run to their end and are acknowledged - for up to
@@ -40,7 +44,10 @@ MAX_RECONNECT_WAIT = 2.0  # between tries while the broker is unreachable
 
 
 class Worker:
-    def __init__(self, jobs: Jobs, concurrency: int = 10, *, name: str | None = None) -> None:
+    def __init__(
+        self, jobs: Jobs, concurrency: int = 10, *, prefetch: int | None = None,
+        name: str | None = None,
+    ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency={concurrency}: must be at least 1")
         self.jobs = jobs
@@ -50,7 +57,8 @@ class Worker:
         self.processed = 0  # acknowledged jobs, for tests and benchmarks
         self._held: dict[int, Delivery] = {}
         self._slots = anyio.Semaphore(concurrency)
-        self._claimed: deque[Delivery] = deque()
+        self.prefetch = concurrency if prefetch is None else prefetch
+        self._ready: deque[Delivery] = deque()  # in hand, not started: claimed or prefetched
 
     def stop(self) -> None:
         """Take no new job; finish the ones in hand; then ``run`` returns."""
@@ -74,8 +82,7 @@ class Worker:
         grace.deadline = anyio.current_time() + self.jobs.shutdown_timeout
 
     async def _take_slots(self) -> int:
-        """Wait for a free slot, then take every free one: the worker fetches
-        only what it can start at once, so no job waits in its hands."""
+        """Wait for a free slot, then take every free one."""
         await self._slots.acquire()
         taken = 1
         while self._slots.value > 0 and taken < self.concurrency:
@@ -84,32 +91,44 @@ class Worker:
         return taken
 
     async def _fetch_loop(self, running: anyio.abc.TaskGroup) -> None:
+        """Fill the free slots: from the jobs waiting in hand (claimed from a
+        dead worker, or prefetched), then from the broker. Up to ``prefetch``
+        jobs are fetched ahead, so that a slot that frees starts its next job
+        without waiting for a round trip to the broker."""
         backend = self.jobs.backend
         failures = 0
         while not self.stopping.is_set():
             free = await self._take_slots()
-            deliveries: list[Delivery] = []
-            while self._claimed and len(deliveries) < free:
-                deliveries.append(self._claimed.popleft())
-            if not deliveries and not self.stopping.is_set():
+            started = 0
+            while self._ready and started < free and not self.stopping.is_set():
+                running.start_soon(self._run_one, self._ready.popleft())
+                started += 1
+            want = free - started + max(0, self.prefetch - len(self._ready))
+            fetched: list[Delivery] = []
+            if want > 0 and not self.stopping.is_set():
                 try:
-                    deliveries = await backend.fetch(self.name, free, FETCH_TIMEOUT)
+                    # Block only when no slot got a job: otherwise just top up.
+                    timeout = FETCH_TIMEOUT if started == 0 else 0
+                    fetched = await backend.fetch(self.name, want, timeout)
                     failures = 0
                 except Exception as exc:
                     failures += 1
                     logger.warning("cannot fetch jobs (%s); retrying", exc)
                     with anyio.move_on_after(min(MAX_RECONNECT_WAIT, 0.1 * 2**failures)):
                         await self.stopping.wait()
-            if self.stopping.is_set() and deliveries:
-                # Fetched during the stop: back to the queue now, not after a lease.
-                await _quietly(backend.release(deliveries), "hand back unstarted jobs")
-                deliveries = []
-            for delivery in deliveries:
-                running.start_soon(self._run_one, delivery)
-            for _ in range(free - len(deliveries)):
+            for delivery in fetched:
+                if started < free and not self.stopping.is_set():
+                    running.start_soon(self._run_one, delivery)
+                    started += 1
+                else:
+                    self._ready.append(delivery)
+            for _ in range(free - started):
                 self._slots.release()
-        if self._claimed:
-            await _quietly(backend.release(list(self._claimed)), "hand back unstarted jobs")
+        # Stopping: what was fetched but not started goes back to the queue now,
+        # for another worker, instead of waiting for a lease to run out.
+        if self._ready:
+            await _quietly(backend.release(list(self._ready)), "hand back unstarted jobs")
+            self._ready.clear()
         await _quietly(backend.stop_fetching(), "hand back prefetched jobs")
 
     async def _maintain(self) -> None:
@@ -118,11 +137,11 @@ class Worker:
         interval = min(self.jobs.tick, self.jobs.lease / 3)
         while True:
             try:
-                held = list(self._held.values())
+                held = [*self._held.values(), *self._ready]  # their leases too
                 claimed = await backend.maintain(self.name, held)
                 if claimed:
                     logger.info("claimed %d job(s) whose worker stopped answering", len(claimed))
-                self._claimed.extend(claimed)  # the fetch loop runs them first
+                self._ready.extend(claimed)  # the fetch loop runs them first
             except Exception as exc:
                 logger.warning("queue upkeep failed (%s); retrying", exc)
             await anyio.sleep(interval)
