@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 import anyio
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from minimal_asgi import App, ConfigurationError, HTTPException
 from minimal_asgi_redis import RedisConnection
@@ -69,6 +70,8 @@ class Jobs:
     - ``url``: ``redis://...`` (Redis Streams), ``amqp://...`` (RabbitMQ), or
       None for the in-memory backend (one process); ``redis=`` shares the pool
       of a ``minimal_asgi_redis.RedisConnection`` plugin instead (list it first).
+      ``client=`` takes a client you made: a ``redis.asyncio.cluster.RedisCluster``
+      for a cluster (every key of a queue shares one hash tag, so one slot).
       With RabbitMQ, ``redis=`` holds the idempotency keys (RabbitMQ has no
       atomic set-if-absent); without it they are remembered per process.
     - ``queue``: the queue's name; ``prefix`` goes before every key or queue name.
@@ -87,6 +90,7 @@ class Jobs:
         url: str | None = None,
         *,
         redis: RedisConnection | None = None,
+        client: aioredis.Redis | RedisCluster | None = None,
         queue: str = "default",
         prefix: str = "jobs",
         lease: float = 30.0,
@@ -98,14 +102,17 @@ class Jobs:
         embedded_workers: int = 0,
         tick: float = 0.25,
     ) -> None:
-        if url is not None and redis is not None and not url.startswith("amqp"):
-            raise ConfigurationError("Jobs(): give either a redis:// url or redis=, not both")
+        if sum(x is not None for x in (url, redis, client)) > 1 and not (
+            url is not None and url.startswith("amqp") and client is None
+        ):
+            raise ConfigurationError("Jobs(): give one of url=, redis= or client=")
         if url is not None and not url.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
             raise ConfigurationError(
                 f"Jobs({url!r}): the URL must start with redis://, rediss://, amqp:// or amqps://")
         if max_attempts < 1 or lease <= 0:
             raise ConfigurationError("Jobs(): max_attempts must be at least 1 and lease positive")
-        self.url, self.redis, self.queue, self.prefix = url, redis, queue, prefix
+        self.url, self.redis, self.client = url, redis, client
+        self.queue, self.prefix = queue, prefix
         self.lease, self.max_attempts = lease, max_attempts
         self.retry_base, self.retry_cap = retry_base, retry_cap
         self.dedupe_ttl, self.shutdown_timeout = dedupe_ttl, shutdown_timeout
@@ -178,6 +185,8 @@ class Jobs:
                 dedupe_redis=self.redis.client if self.redis is not None else None)
         elif self.redis is not None:
             backend = self._redis_backend(self.redis.client)
+        elif self.client is not None:
+            backend = self._redis_backend(self.client)
         elif self.url is not None:
             own = aioredis.Redis.from_url(self.url)
             backend = self._redis_backend(own)
