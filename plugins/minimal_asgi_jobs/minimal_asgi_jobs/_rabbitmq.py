@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
 from ._job import DeadJob, Delivery, Job, decode, encode
 
@@ -65,17 +65,44 @@ class RabbitMQBackend:
         self.max_attempts = max_attempts
         self.dedupe_ttl, self.dedupe_redis = max(1, int(dedupe_ttl)), dedupe_redis
         self._seen: dict[str, float] = {}
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._channel: Any = None
         self._delay_queues: dict[int, float] = {}  # delay -> when declared
         self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self._consumer: tuple[Any, str] | None = None
 
     async def start(self) -> None:
-        if self._connection is None:
-            self._connection = await aio_pika.connect_robust(self.url)
-            self._channel = await self._connection.channel(publisher_confirms=True)
-        channel = self._channel
+        """Connect (again, if the connection was lost) and declare everything.
+
+        A plain connection, reopened here by the next call after it breaks,
+        rather than aio-pika's self-healing one: what happens after a broker
+        restart stays in this file, where it can be read. The messages a
+        broken connection had handed out are redelivered by the broker, so
+        the inbox of the old one is dropped, not acked."""
+        if (self._connection is not None and not self._connection.is_closed
+                and not self._channel.is_closed):
+            return
+        if self._connection is not None:
+            await self._drop_connection()
+        connection = await aio_pika.connect(self.url)
+        try:
+            self._channel = await connection.channel(publisher_confirms=True)
+            await self._declare(self._channel)
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+
+    async def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        self._consumer, self._inbox = None, asyncio.Queue()
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:  # already broken: nothing left to close
+                pass
+
+    async def _declare(self, channel: Any) -> None:
         dlx = await channel.declare_exchange(self.dlx, aio_pika.ExchangeType.DIRECT, durable=True)
         dead = await channel.declare_queue(self.dead_queue, durable=True)
         await dead.bind(dlx, routing_key=self.dead_queue)
@@ -107,8 +134,7 @@ class RabbitMQBackend:
         return True
 
     async def enqueue(self, job: Job, delay: float, dedupe: bool) -> bool:
-        if self._channel is None:
-            await self.start()  # the broker was down when the app started
+        await self.start()  # reconnects if the broker was down or restarted
         if dedupe and not await self._first_time(job.id):
             return False
         await self._put(encode(job), delay)
@@ -132,6 +158,7 @@ class RabbitMQBackend:
         await self._publish(body, name)
 
     async def fetch(self, consumer: str, count: int, timeout: float) -> list[Delivery]:
+        await self.start()  # reconnects if the broker was down or restarted
         if self._consumer is None:
             # The broker's prefetch: what the worker asks for at its first fetch
             # (its concurrency plus its own prefetch); messages in this inbox
@@ -188,6 +215,7 @@ class RabbitMQBackend:
     async def _held_dead(self, limit: int) -> list[AbstractIncomingMessage]:
         """Dead letters taken without ack (so they are not handed out twice
         while we look); the caller acks or returns each."""
+        await self.start()
         queue = await self._channel.get_queue(self.dead_queue, ensure=False)
         held: list[AbstractIncomingMessage] = []
         while len(held) < limit:
@@ -239,6 +267,4 @@ class RabbitMQBackend:
                     await message.nack(requeue=True)
 
     async def aclose(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+        await self._drop_connection()

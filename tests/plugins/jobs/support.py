@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,3 +121,76 @@ class PrivateRedis:
 
 def worker_env(url: str, queue: str, record: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "JOBS_URL": url, "JOBS_QUEUE": queue, "JOBS_RECORD": record, **extra}
+
+
+class PrivateRabbitMQ:
+    """A RabbitMQ node of this test's own (its own name, ports, data folder and
+    no plugins), so it can be restarted without touching the shared one. Slow
+    to start (tens of seconds on a busy machine)."""
+
+    def __init__(self) -> None:
+        server = shutil.which("rabbitmq-server")
+        if server is None:
+            pytest.skip("rabbitmq-server is needed to start a private RabbitMQ node")
+        # Not pytest's tmp_path: its parents are private to root, and the server
+        # script may run the node as the rabbitmq user.
+        folder = Path(tempfile.mkdtemp(prefix="jobs-rabbitmq-"))
+        self.server, self.folder = server, folder
+        self.port, self.dist_port = free_port(), free_port()
+        for name in ("mnesia", "log"):
+            (folder / name).mkdir(exist_ok=True)
+        (folder / "enabled_plugins").write_text("")
+        (folder / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        folder.chmod(0o777)  # the server script may switch to the rabbitmq user
+        for path in folder.rglob("*"):
+            path.chmod(0o777)
+        self.env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": f"jobstest{self.port}@localhost",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(folder / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+            "RABBITMQ_PID_FILE": str(folder / "pid"),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([self.server], env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+
+        def listening() -> bool:
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        try:
+            wait_for(listening, 180, "the private RabbitMQ node")
+        except AssertionError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        pid_file = self.folder / "pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)  # the node itself
+        else:
+            self.process.terminate()
+        self.process.wait(timeout=120)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -23,6 +23,7 @@ import redis
 from minimal_asgi_jobs import Jobs
 from tests.plugins.jobs.conftest import _cleanup
 from tests.plugins.jobs.support import (
+    PrivateRabbitMQ,
     PrivateRedis,
     Record,
     Workers,
@@ -190,8 +191,7 @@ def test_a_job_that_crashes_its_worker_every_time_is_dead_lettered_after_n_deliv
 
 
 # -- a broker restart: a private redis-server, with workers of its own ---------------
-# (RabbitMQ's reconnection is aio-pika's connect_robust; a private RabbitMQ node is
-# not started here: see docs/25-queues-and-workers.md.)
+# or a private RabbitMQ node.
 
 
 def test_consumption_resumes_within_10_s_after_a_redis_restart(
@@ -226,3 +226,22 @@ def test_a_delayed_job_of_three_leases_runs_once_on_time_across_a_redis_restart(
     [(_, _, started_at)] = s.record.lines("started")
     assert delay <= started_at - enqueued_at + 0.05  # not early (clock rounding aside)
     assert started_at - enqueued_at <= delay + 1.0  # within a second of its time
+
+
+def test_consumption_resumes_within_10_s_after_a_rabbitmq_restart(
+    private_setup: Callable[[str], Setup],
+) -> None:
+    server = PrivateRabbitMQ()
+    server.start()
+    try:
+        s = private_setup(server.url)
+        s.workers.start(concurrency=2)
+        enqueue(s.url, s.queue, [("sleep", {"n": 1, "seconds": 0})])
+        wait_for(lambda: s.record.numbers("done") == [1], 120, "the first job")
+        server.restart()
+        restarted = time.monotonic()
+        enqueue(s.url, s.queue, [("sleep", {"n": 2, "seconds": 0})])
+        wait_for(lambda: s.record.numbers("done") == [1, 2], 120, "the job after the restart")
+        assert time.monotonic() - restarted < 10
+    finally:
+        server.remove()
