@@ -33,21 +33,28 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 
 from minimal_asgi import App, ConfigurationError, HTTPException
-from minimal_asgi_redis import RedisConnection
 
 from ._backend import Backend
 from ._handlers import Handler, make_handler
 from ._job import DeadJob, Job
 from ._memory import MemoryBackend
-from ._redis import RedisBackend
 from ._worker import Worker, logger
+
+if TYPE_CHECKING:
+    # PERF: the clients are imported when a backend needs them, not with the
+    # package: a RabbitMQ worker never loads redis (about 11 MB), nor a Redis
+    # worker aio-pika.
+    import redis.asyncio as aioredis
+    from redis.asyncio.cluster import RedisCluster
+
+    from minimal_asgi_redis import RedisConnection
+
+    from ._redis import RedisBackend
 
 __all__ = ["DeadJob", "Job", "Jobs", "JobsUnavailable", "Worker"]
 
@@ -188,6 +195,8 @@ class Jobs:
         elif self.client is not None:
             backend = self._redis_backend(self.client)
         elif self.url is not None:
+            import redis.asyncio as aioredis
+
             own = aioredis.Redis.from_url(self.url)
             backend = self._redis_backend(own)
         else:
@@ -209,6 +218,8 @@ class Jobs:
                 await own.aclose()
 
     def _redis_backend(self, client: Any) -> RedisBackend:
+        from ._redis import RedisBackend
+
         return RedisBackend(client, queue=self.queue, prefix=self.prefix, lease=self.lease,
                             dedupe_ttl=self.dedupe_ttl)
 
@@ -252,11 +263,12 @@ class Jobs:
 
 
 def _is_connection_error(exc: Exception) -> bool:
+    module = type(exc).__module__
+    if module.startswith(("aiormq", "aio_pika", "pamqp")):
+        return True
+    if not module.startswith("redis"):
+        return False
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        return True
-    module = type(exc).__module__
-    return module.startswith(("aiormq", "aio_pika", "pamqp"))
-
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
