@@ -74,6 +74,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.uploads $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.metrics_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.static_files $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.jobs $(BENCH_FLAGS)
 
 # Instructions per request of every hot-path scenario, under valgrind's callgrind,
 # against benchmarks/perf_budget.json: fails above budget + 10% (run by .ci/run).

@@ -27,6 +27,9 @@ from minimal_asgi import ASGIApp
 from minimal_asgi.testing import TestClient
 from tests.types import ClientFactory
 
+# Shared fixtures kept in modules of their own: `cluster` (a local Redis Cluster).
+pytest_plugins = ["tests.redis_cluster"]
+
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -7,6 +7,7 @@ must give. Nothing here is timed: the benchmarks themselves never run in tests.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -81,6 +82,7 @@ def test_check_reports_a_wrong_response() -> None:
         "idempotency_overhead",
         "metrics_overhead",
         "static_files",
+        "jobs",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -163,3 +165,17 @@ def test_static_files_cases_answer_what_they_measure() -> None:
     directory = static_files.make_directory()
     apps = {name: static_files.build(name, directory) for name in static_files.FRAMEWORKS}
     assert static_files.check_all(apps) == []
+
+
+def test_the_jobs_benchmark_runs_tiny_on_redis(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A few jobs through the real worker command: the script cannot rot."""
+    from benchmarks import jobs
+
+    monkeypatch.setattr(jobs, "RESULTS", tmp_path / "jobs.md")
+    monkeypatch.setattr(jobs, "BACKENDS", {"Redis Streams": redis_url})
+    monkeypatch.setattr(jobs, "REDIS_URL", redis_url)
+    jobs.main(["--jobs", "20", "--slow-jobs", "20", "--requests", "5"])
+    report = (tmp_path / "jobs.md").read_text()
+    assert "| Redis Streams |" in report and "jobs of 100 ms" in report
