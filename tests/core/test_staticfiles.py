@@ -264,6 +264,7 @@ def test_a_mounted_sub_app_routes_below_its_prefix() -> None:
 PAYLOADS = [
     ("/static/../secret.txt", "plain dot-dot (aiohttp CVE-2024-23334 PoC)"),
     ("/static/../../../../../../../../etc/passwd", "deep dot-dot to /etc/passwd"),
+    ("/static/../../../../../../etc/shadow", "Litestar CVE-2024-32982 PoC (GHSA-83pv-qr33-2vcf)"),
     ("/static/../static1.txt", "sibling file with the same prefix (Starlette CVE-2023-29159)"),
     ("/static/../static_disallow/", "sibling directory (Starlette CVE-2023-29159 PoC)"),
     ("/static/../static_disallow/index.html", "sibling directory file"),
