@@ -27,11 +27,8 @@ The report goes to benchmarks/results/auth_overhead.md.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import shlex
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -141,25 +138,6 @@ def check_all(world: World | None = None) -> list[str]:
     return problems
 
 
-def _settings(argv: Sequence[str] | None) -> Settings:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.auth_overhead",
-                                     description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="7 rounds of ~0.1 s per case (default: 15 rounds of ~0.4 s)")
-    parser.add_argument("--rounds", type=int, help="interleaved in-process rounds")
-    args = parser.parse_args(argv)
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    return Settings(
-        quick=args.quick,
-        rounds=0, duration=0, warmup=0, connections=0,
-        inproc_rounds=args.rounds or (7 if args.quick else 15),
-        round_seconds=0.1 if args.quick else 0.4,
-        wire=False, charts=False, pin=False,
-        command=" ".join(["python", "-m", "benchmarks.auth_overhead",
-                          *map(shlex.quote, arguments)]),
-    )
-
-
 def time_logins(rounds: int) -> Sample:
     """Milliseconds per argon2id verification at the plugin's default parameters."""
     stored = passwords.hash("correct horse battery staple")
@@ -172,16 +150,9 @@ def time_logins(rounds: int) -> Sample:
 
 
 def report(settings: Settings, samples: dict[str, Sample], login_ms: Sample) -> str:
-    lines = [
-        "# What authentication adds per request (in process), and one login",
-        "",
-        f"Command: `{settings.command}`",
-        "",
-        *(f"- {key}: {value}" for key, value in harness.environment(settings) if key != "wrk"),
-        f"- settings: {settings.inproc_rounds} interleaved rounds of "
-        f"~{settings.round_seconds} s per case; stores in memory",
-        "",
-    ]
+    lines = harness.in_process_header(
+        "What authentication adds per request (in process), and one login", settings)
+    lines.insert(-1, "- the stores (sessions, API keys, refresh tokens): in memory")
     base = samples["open"]
     rows = []
     for label in CASES:
@@ -204,7 +175,7 @@ def report(settings: Settings, samples: dict[str, Sample], login_ms: Sample) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings = _settings(argv)
+    settings = harness.in_process_settings("benchmarks.auth_overhead", __doc__ or "", argv)
     world = make_world()
     progress("checking the responses")
     problems = check_all(world)

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from benchmarks import harness
 from benchmarks.apps.cache import ITEMS, create_app
@@ -38,12 +36,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def redis_answers() -> bool:
-    parts = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
-            return True
-    except OSError:
-        return False
+    return harness.redis_answers(REDIS_URL)
 
 
 def check(kinds: Sequence[str]) -> list[str]:

@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 T = TypeVar("T")
@@ -248,6 +249,16 @@ def environment(settings: Settings) -> list[tuple[str, str]]:
          " (other work on the machine adds noise: see the spreads)"),
         ("git", _git_revision()),
     ]
+
+
+def redis_answers(url: str) -> bool:
+    """Does a server accept connections at this Redis URL (within a second)?"""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
+            return True
+    except OSError:
+        return False
 
 
 def in_process_settings(module: str, description: str,

@@ -25,13 +25,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
 import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from benchmarks import harness
 from benchmarks.harness import SPREAD_NOTE, HTTPRequest, Sample, fmt_ratio, fmt_us, progress
@@ -84,12 +82,7 @@ class KeyStamper:
 
 
 def redis_answers() -> bool:
-    parts = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
-            return True
-    except OSError:
-        return False
+    return harness.redis_answers(REDIS_URL)
 
 
 def cases(backends: Sequence[str], prefix: str) -> dict[str, tuple[harness.ASGIApp, HTTPRequest]]:

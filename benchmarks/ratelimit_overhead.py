@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from benchmarks import harness
 from benchmarks.harness import (
@@ -75,12 +73,7 @@ def build(kind: str) -> App:
 
 
 def _redis_reachable() -> bool:
-    parts = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1):
-            return True
-    except OSError:
-        return False
+    return harness.redis_answers(REDIS_URL)
 
 
 def kinds() -> list[str]:

@@ -20,11 +20,8 @@ Run: ``python -m benchmarks.static_files --quick`` (from the repository root).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import shlex
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,37 +132,9 @@ def check_all(apps: dict[str, harness.ASGIApp]) -> list[str]:
     return problems
 
 
-def _settings(argv: Sequence[str] | None) -> Settings:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.static_files",
-                                     description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="7 rounds of ~0.1 s per case (default: 15 rounds of ~0.4 s)")
-    parser.add_argument("--rounds", type=int, help="interleaved in-process rounds")
-    args = parser.parse_args(argv)
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    return Settings(
-        quick=args.quick,
-        rounds=0, duration=0, warmup=0, connections=0,  # (no over-the-wire part)
-        inproc_rounds=args.rounds or (7 if args.quick else 15),
-        round_seconds=0.1 if args.quick else 0.4,
-        wire=False, charts=False, pin=False,
-        command=" ".join(["python", "-m", "benchmarks.static_files",
-                          *map(shlex.quote, arguments)]),
-    )
-
-
 def report(settings: Settings, samples: dict[str, Sample], labels: list[str]) -> str:
-    lines = [
-        "# Static files: minimal_asgi StaticFiles vs Starlette StaticFiles (in process)",
-        "",
-        f"Command: `{settings.command}`",
-        "",
-        *(f"- {key}: {value}" for key, value in harness.environment(settings)
-          if key != "wrk"),
-        f"- settings: {settings.inproc_rounds} interleaved rounds of "
-        f"~{settings.round_seconds} s per case",
-        "",
-    ]
+    lines = harness.in_process_header(
+        "Static files: minimal_asgi StaticFiles vs Starlette StaticFiles (in process)", settings)
     rows = []
     for label in labels:
         ours, theirs = samples[f"minimal_asgi: {label}"], samples[f"starlette: {label}"]
@@ -183,7 +152,7 @@ def report(settings: Settings, samples: dict[str, Sample], labels: list[str]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings = _settings(argv)
+    settings = harness.in_process_settings("benchmarks.static_files", __doc__ or "", argv)
     directory = make_directory()
     apps = {framework: build(framework, directory) for framework in FRAMEWORKS}
     progress("checking the responses")

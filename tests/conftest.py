@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,24 @@ def redis_url() -> str:
         os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
         "start Redis (e.g. `redis-server --daemonize yes`) or set REDIS_URL",
     )
+
+
+@pytest.fixture
+def redis_prefix(request: pytest.FixtureRequest, redis_url: str) -> Iterator[str]:
+    """A Redis key prefix no other test uses - ``test:<folder>:<uuid>:`` - whose
+    keys are deleted when the test ends. Redis is shared with everything else
+    on the machine: tests never FLUSHDB."""
+    prefix = f"test:{request.node.path.parent.name}:{uuid.uuid4().hex}:"
+    yield prefix
+    import redis  # only for the tests that ask
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture

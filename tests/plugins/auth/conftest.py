@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from minimal_asgi_auth import (
@@ -30,19 +28,6 @@ from minimal_asgi_auth.tokens import RefreshStore
 from minimal_asgi_redis import RedisConnection
 
 SECRET = b"k" * 32  # tests only; a real key comes from secrets.token_bytes(32)
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"test:auth:{uuid.uuid4().hex}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @pytest.fixture(params=["memory", "redis"])

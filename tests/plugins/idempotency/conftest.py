@@ -9,30 +9,14 @@ are deleted afterwards.
 from __future__ import annotations
 
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from minimal_asgi_idempotency import Idempotency
 
 MakeIdempotency = Callable[..., Idempotency]
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    """A key prefix no other test uses; its keys are deleted after the test."""
-    prefix = f"test:idempotency:{uuid.uuid4().hex}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @pytest.fixture(params=["memory", "redis"])
