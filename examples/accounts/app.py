@@ -6,22 +6,28 @@ Run it::
 
 Two ways to be signed in, side by side:
 
-- **Tokens** (programs, mobile apps, SPAs on another origin): ``POST /login``
+- **Tokens** (programs, mobile apps; a browser front-end on another origin
+  must be listed in ``ACCOUNTS_TRUSTED_ORIGINS``, and needs CORS): ``POST /login``
   answers an access token (5 minutes) and a refresh token; ``POST /refresh``
   rotates the refresh token; ``POST /logout`` revokes its family.
   ``POST /token`` is the same through OAuth 2.0's password and refresh-token
   grants, declared in the OpenAPI document for tools such as Swagger UI.
 - **A session cookie** (a server-rendered site on this origin):
   ``POST /session`` sets ``__Host-session``; ``DELETE /session`` ends it.
+  A browser attaches that cookie to requests *another* site's page makes, so
+  ``CSRFMiddleware`` refuses every state-changing request a browser says is
+  cross-origin (``Sec-Fetch-Site``, ``Origin``) with a 403 problem. Programs
+  sending a bearer token or an API key send neither header and pass.
 
-Settings come from the environment (``ACCOUNTS_`` prefix): the signing key,
-``ACCOUNTS_REDIS_URL`` to keep refresh tokens, sessions and API keys in Redis
-(several workers), and ``ACCOUNTS_ADMIN_EMAILS``, who signs up as admin.
+Settings come from the environment (examples/accounts/settings.py):
+``ACCOUNTS_JWT_SECRET``, the signing key (refused in production when unset,
+a placeholder or short), ``ACCOUNTS_REDIS_URL`` to keep refresh tokens,
+sessions and API keys in Redis (several workers), ``ACCOUNTS_ADMIN_EMAILS``,
+who signs up as admin, and ``ACCOUNTS_TRUSTED_ORIGINS``.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -33,8 +39,6 @@ from minimal_asgi import (
     MinLen,
     Request,
     Response,
-    Secret,
-    Settings,
 )
 from minimal_asgi_auth import (
     RBAC,
@@ -52,17 +56,12 @@ from minimal_asgi_auth import (
     Tokens,
     passwords,
 )
+from minimal_asgi_auth.csrf import CSRFMiddleware
 from minimal_asgi_redis import RedisConnection
 
+from .settings import AccountsSettings, load
 
-class AccountsSettings(Settings):
-    environment: Literal["development", "production"] = "development"
-    # A development default, new on every start; production refuses a default.
-    signing_key: Secret = Secret(secrets.token_urlsafe(32))
-    redis_url: str | None = None
-    redis_prefix: str = "accounts:"
-    admin_emails: list[str] = []
-    secure_cookies: bool = True
+__all__ = ["AccountsSettings", "app", "create_app"]
 
 
 # -- the data ---------------------------------------------------------------------
@@ -135,8 +134,9 @@ class Users:
 def create_app(
     settings: AccountsSettings | None = None, *, hasher: passwords.Hasher | None = None
 ) -> App:
-    settings = settings or AccountsSettings.from_env(prefix="ACCOUNTS_")
-    key = settings.signing_key.get_secret_value().encode()
+    # Read once, here: a bad key in production stops the app before it listens.
+    settings = settings or load()
+    key = settings.jwt_secret.get_secret_value().encode()
     users = Users(hasher or passwords.Hasher(), settings.admin_emails)
     plugins: list[Any] = []
     if settings.redis_url:
@@ -170,6 +170,14 @@ def create_app(
     # Everything under /admin, present and future, is for admins - even a
     # mistyped path answers 401/403, not 404 (chapter 23: middleware or dependency).
     app.add_middleware(RequireAuth, auth=auth, prefixes=["/admin"], roles=["admin"])
+    # The session cookie rides along on requests other sites' pages make, so a
+    # state-changing request a browser marks as cross-origin is refused (a 403
+    # problem) before any endpoint runs - POST /session too, or another site
+    # could sign the browser in to the attacker's account (login CSRF).
+    # Added last, so it runs first. No double-submit token: this app serves no
+    # pages, and the browsers too old to send Sec-Fetch-Site or Origin
+    # (before 2020) are the only ones it would add (chapter 24).
+    app.add_middleware(CSRFMiddleware, trusted_origins=settings.trusted_origins)
     users_by_id = lambda: {str(u.id): u for u in users.by_email.values()}  # noqa: E731
 
     @app.post("/accounts", status_code=201)

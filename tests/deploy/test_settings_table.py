@@ -97,3 +97,17 @@ def test_each_variable_of_each_app_is_a_row_of_the_table() -> None:
     for _, cls, prefix in generator.settings_classes():
         for info in cls.describe(prefix):
             assert f"| `{info.variable}` |" in table
+
+
+def test_a_default_path_inside_the_checkout_is_shown_relative_to_it() -> None:
+    """The table is the same wherever the repository is cloned (CI, a laptop)."""
+    from minimal_asgi.config import Settings
+
+    generator = _generator()
+
+    class Located(Settings):
+        root: str = str(generator.ROOT / "examples" / "x" / "storage")
+        elsewhere: str = "/srv/storage"
+
+    shown = {info.field: info.default for info in generator.described(Located, "APP_")}
+    assert shown == {"root": "examples/x/storage", "elsewhere": "/srv/storage"}

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from examples.accounts.app import AccountsSettings, create_app
-from minimal_asgi import Secret
+from examples.accounts.settings import load
+from minimal_asgi import ConfigurationError, Secret
 from minimal_asgi.testing import TestClient
 from minimal_asgi_auth import passwords
 
@@ -17,7 +23,7 @@ PASSWORD = "correct horse battery"
 
 
 def make_client(**settings: Any) -> TestClient:
-    chosen = AccountsSettings(signing_key=Secret("k" * 43), admin_emails=["root@example.com"],
+    chosen = AccountsSettings(jwt_secret=Secret("k" * 43), admin_emails=["root@example.com"],
                               **settings)
     return TestClient(create_app(chosen, hasher=CHEAP), base_url="https://testserver")
 
@@ -108,7 +114,9 @@ def test_an_api_key_is_shown_once_and_opens_the_api_key_route(client: TestClient
 def test_a_browser_session_logs_in_and_out(client: TestClient) -> None:
     sign_up_and_login(client)
     login = client.post("/session", json={"email": "ada@example.com", "password": PASSWORD})
-    assert login.status_code == 204 and "__Host-session=" in login.headers["set-cookie"]
+    cookie = login.headers["set-cookie"]
+    assert login.status_code == 204 and cookie.startswith("__Host-session=")
+    assert {"HttpOnly", "Secure", "SameSite=Lax", "Path=/"} <= set(cookie.split("; "))
     assert client.get("/me").json()["via"] == "session"
     assert client.delete("/session").status_code == 204
     assert client.get("/me").status_code == 401
@@ -144,3 +152,151 @@ def test_with_redis_a_second_worker_sees_the_same_logins(redis_url: str) -> None
         if made:
             client.delete(*made)
         client.close()
+
+
+# -- CSRF: the session cookie must not work for another site's page ------------------
+
+# What a browser sends when a page on evil.example posts to this app: it says
+# where the request comes from, and adds this app's cookies by itself.
+CROSS_SITE = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+SAME_ORIGIN = {"Origin": "https://testserver", "Sec-Fetch-Site": "same-origin"}
+
+
+def browser_session(client: TestClient) -> dict[str, Any]:
+    """Sign up, then sign the test client in with the session cookie, as a browser."""
+    tokens = sign_up_and_login(client)
+    login = client.post("/session", json={"email": "ada@example.com", "password": PASSWORD},
+                        headers=SAME_ORIGIN)
+    assert login.status_code == 204 and client.cookies.get("__Host-session")
+    return tokens
+
+
+def test_a_forged_cross_site_post_with_the_session_cookie_is_refused(client: TestClient) -> None:
+    browser_session(client)
+    forged = client.post("/api-keys", json={"name": "evil"}, headers=CROSS_SITE)
+    assert forged.status_code == 403
+    assert forged.headers["content-type"] == "application/problem+json"
+    assert forged.json()["title"] == "Cross-site request refused"
+    assert "Sec-Fetch-Site: cross-site" in forged.json()["detail"]
+    assert client.get("/api-keys").json() == []  # nothing was created
+    # Nor can another site sign the browser out, or in (to the attacker's account).
+    assert client.delete("/session", headers=CROSS_SITE).status_code == 403
+    assert client.get("/me").json()["via"] == "session"
+    login_csrf = client.post("/session", headers=CROSS_SITE,
+                             json={"email": "ada@example.com", "password": PASSWORD})
+    assert login_csrf.status_code == 403 and "set-cookie" not in login_csrf.headers
+    # A browser too old to send Sec-Fetch-Site still sends Origin on a POST.
+    old = client.post("/api-keys", json={"name": "evil"}, headers={"Origin": "http://evil.example"})
+    assert old.status_code == 403
+
+
+def test_the_same_post_from_the_apps_own_page_goes_through(client: TestClient) -> None:
+    browser_session(client)
+    created = client.post("/api-keys", json={"name": "mine"}, headers=SAME_ORIGIN)
+    assert created.status_code == 201
+    old_browser = client.post("/api-keys", json={"name": "old"},
+                              headers={"Origin": "https://testserver"})
+    assert old_browser.status_code == 201
+    assert [k["name"] for k in client.get("/api-keys").json()] == ["mine", "old"]
+    assert client.delete("/session", headers=SAME_ORIGIN).status_code == 204
+
+
+def test_bearer_and_api_key_requests_are_unaffected(client: TestClient) -> None:
+    tokens = sign_up_and_login(client)  # no browser headers: a program
+    created = client.post("/api-keys", json={"name": "ci"}, headers=auth(tokens))
+    assert created.status_code == 201
+    key = created.json()["key"]
+    assert client.get("/stats", headers={"X-API-Key": key}).status_code == 200
+    revoked = client.delete(f"/api-keys/{created.json()['prefix']}", headers=auth(tokens))
+    assert revoked.status_code == 204
+    # Safe methods are never refused, from anywhere: they change nothing.
+    assert client.get("/me", headers={**auth(tokens), **CROSS_SITE}).status_code == 200
+
+
+def test_a_trusted_origin_may_post_across_origins() -> None:
+    with make_client(trusted_origins=["https://admin.example"]) as client:
+        browser_session(client)
+        trusted = {"Origin": "https://admin.example", "Sec-Fetch-Site": "same-site"}
+        assert client.post("/api-keys", json={"name": "a"}, headers=trusted).status_code == 201
+        assert client.post("/api-keys", json={"name": "b"}, headers=CROSS_SITE).status_code == 403
+
+
+# -- the signing key comes from the environment -------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+STRONG = "Qv3pX8nT1wL6rZ0kB5mC9yF2hJ7dG4sA1uE8iO3tN6w"
+
+
+def clean_environment(**variables: str) -> dict[str, str]:
+    kept = {k: v for k, v in os.environ.items()
+            if not k.startswith("ACCOUNTS_") and k != "ENVIRONMENT"}
+    return {**kept, **variables}
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (None, "ACCOUNTS_JWT_SECRET is not set; in production a secret must come from"),
+        ("changeme", "ACCOUNTS_JWT_SECRET is a well-known placeholder"),
+        ("short-but-real-8f2a", "ACCOUNTS_JWT_SECRET is too short for production"),
+    ],
+)
+def test_production_refuses_a_missing_placeholder_or_short_key(
+    key: str | None, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("ACCOUNTS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    if key is not None:
+        monkeypatch.setenv("ACCOUNTS_JWT_SECRET", key)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app(hasher=CHEAP)
+    assert message in str(refused.value)
+    assert "secrets.token_urlsafe(32)" in str(refused.value)  # says how to make one
+    if key is not None:
+        assert key not in str(refused.value)
+
+
+def test_a_production_server_with_a_short_key_exits_before_listening() -> None:
+    weak = "short-but-real-8f2a"
+    command = [sys.executable, "-m", "uvicorn", "examples.accounts.app:app",
+               "--host", "127.0.0.1", "--port", "0"]
+    finished = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=120,
+        env=clean_environment(ENVIRONMENT="production", ACCOUNTS_JWT_SECRET=weak),
+    )
+    output = finished.stdout + finished.stderr
+    assert finished.returncode != 0, output
+    assert "ACCOUNTS_JWT_SECRET is too short for production" in output
+    assert weak not in output
+    assert "Uvicorn running" not in output
+
+
+def test_production_starts_with_a_strong_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("ACCOUNTS_JWT_SECRET", STRONG)
+    settings = load()
+    assert settings.is_production and settings.jwt_secret.get_secret_value() == STRONG
+    assert STRONG not in repr(settings)
+    with TestClient(create_app(settings, hasher=CHEAP), base_url="https://testserver") as client:
+        tokens = sign_up_and_login(client)
+        assert client.get("/me", headers=auth(tokens)).status_code == 200
+
+
+def test_development_makes_a_random_key_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("ACCOUNTS_JWT_SECRET", raising=False)
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    with caplog.at_level(logging.WARNING, logger="examples.accounts"):
+        settings = load()
+    key = settings.jwt_secret.get_secret_value()
+    assert len(key) >= 43  # 256 bits from secrets, base64url
+    assert "ACCOUNTS_JWT_SECRET is not set: signing tokens with a random key" in caplog.text
+    assert key not in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("ACCOUNTS_JWT_SECRET", STRONG)
+    with caplog.at_level(logging.WARNING, logger="examples.accounts"):
+        assert load().jwt_secret.get_secret_value() == STRONG
+    assert "random key" not in caplog.text

@@ -9,9 +9,9 @@ characters - with a message that names the variable and says how to make a
 good one, and never shows the value.
 
 In development (the default) a missing key is replaced by a random one made
-at startup, so ``make run`` works without setup; tokens and CSRF cookies then
-stop verifying when the process restarts, which is what a development key
-should do.
+at startup, so ``make run`` works without setup, and ``load`` logs a warning
+naming the variable; tokens and CSRF cookies then stop verifying when the
+process restarts, which is what a development key should do.
 
 The values are :class:`minimal_asgi.Secret` objects, whose ``repr`` and
 ``str`` are ``**********``, and the keys made from them
@@ -22,6 +22,7 @@ leaking.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from typing import Literal
@@ -33,6 +34,8 @@ from .keys import HMACKey
 __all__ = ["AuthSettings"]
 
 PREFIX = "AUTH_"
+
+logger = logging.getLogger("minimal_asgi_auth.settings")
 
 
 def _development_key() -> Secret:
@@ -58,7 +61,17 @@ class AuthSettings(Settings):
         cls, environ: Mapping[str, str] | None = None, env_file: str | None = None
     ) -> AuthSettings:
         """Read ``AUTH_*`` variables; a ``ConfigurationError`` naming every problem otherwise."""
-        return cls.from_env(PREFIX, environ=environ, env_file=env_file)
+        settings = cls.from_env(PREFIX, environ=environ, env_file=env_file)
+        for name in ("jwt_secret", "csrf_secret"):
+            # Still the random class default: only possible in development,
+            # since production refuses a secret left at its default.
+            if getattr(settings, name) == getattr(AuthSettings, name):
+                logger.warning(
+                    "%s%s is not set: using a random key made for this process "
+                    "(development only; what it signed stops verifying on restart)",
+                    PREFIX, name.upper(),
+                )  # fmt: skip
+        return settings
 
     def jwt_key(self) -> HMACKey:
         return HMACKey(self.jwt_secret.get_secret_value().encode())

@@ -59,6 +59,17 @@ def test_production_accepts_strong_keys_and_development_makes_random_ones() -> N
     assert len(development.jwt_secret.get_secret_value()) >= 43
 
 
+def test_development_says_which_keys_it_made_up_and_never_shows_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="minimal_asgi_auth.settings"):
+        made_up = AuthSettings.load(environ={"AUTH_JWT_SECRET": STRONG_JWT})
+    assert "AUTH_CSRF_SECRET is not set: using a random key" in caplog.text
+    assert "AUTH_JWT_SECRET" not in caplog.text  # it was set
+    assert made_up.csrf_secret.get_secret_value() not in caplog.text
+    assert STRONG_JWT not in caplog.text
+
+
 def run_app(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
     command = [
