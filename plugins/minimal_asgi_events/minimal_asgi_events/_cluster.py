@@ -89,6 +89,7 @@ class ClusterBackend:
                 self._stale_slots = True
                 pubsub = await self._subscribed(name)
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
+            self._stale_slots = True  # the node may have been replaced: ask again
             raise EventsUnavailable(f"cannot subscribe on Redis Cluster: {exc}") from exc
         reader = asyncio.create_task(self._read(pubsub, messages))
         try:
@@ -99,6 +100,7 @@ class ClusterBackend:
                 await reader
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
+            with contextlib.suppress(RedisError, OSError):
                 await pubsub.connection_pool.disconnect()
 
     async def _subscribed(self, name: str) -> PubSub:
@@ -130,6 +132,7 @@ class ClusterBackend:
         except BaseException:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
+            with contextlib.suppress(RedisError, OSError):
                 await pool.disconnect()
             raise
         return pubsub
@@ -160,6 +163,7 @@ class ClusterBackend:
             # Unreachable while subscribed; a reader must never hang silently.
             messages.fail(EventsUnavailable("the Redis Cluster subscription ended"))
         except (RedisError, OSError) as exc:
+            self._stale_slots = True  # a replica may take over the node's slots
             messages.fail(EventsUnavailable(f"lost the Redis Cluster subscription: {exc}"))
 
     async def aclose(self) -> None:

@@ -176,3 +176,33 @@ async def test_a_server_without_sharded_pubsub_gets_plain_publish_and_subscribe(
             assert await events.publish("room", "plain") == 1
             with anyio.fail_after(5):
                 assert await messages.get() == "plain"
+
+
+async def bus_publishes(client: RedisCluster) -> int:
+    """Pub/sub messages the nodes have sent each other over the cluster bus."""
+    total = 0
+    for node in client.get_primaries():
+        async with Redis(host=node.host, port=node.port, decode_responses=True) as direct:
+            info = await direct.execute_command("CLUSTER", "INFO")
+        text = info if isinstance(info, str) else "\n".join(f"{k}:{v}" for k, v in info.items())
+        for line in text.splitlines():
+            if line.startswith(("cluster_stats_messages_publish_sent",
+                                "cluster_stats_messages_publishshard_sent")):
+                total += int(line.split(":")[1])
+    return total
+
+
+@pytest.mark.parametrize(("sharded", "copies_per_message"), [(True, 0), (False, 2)])
+async def test_a_sharded_message_never_crosses_the_cluster_bus(
+    client: RedisCluster, sharded: bool, copies_per_message: int,
+) -> None:
+    """The point of sharded pub/sub: SPUBLISH stays on the shard (no replicas
+    here, so no copy at all), where PUBLISH is copied to the two other masters."""
+    events = Events(client=client, prefix=f"test:{uuid.uuid4().hex}:", sharded=sharded)
+    async with App(plugins=[events]).lifespan_context(), events.subscribe("room") as messages:
+        before = await bus_publishes(client)
+        for n in range(10):
+            assert await events.publish("room", str(n)) == 1
+        with anyio.fail_after(5):
+            assert [await messages.get() for _ in range(10)] == [str(n) for n in range(10)]
+        assert await bus_publishes(client) - before == 10 * copies_per_message
