@@ -98,11 +98,22 @@ def settings_classes() -> list[tuple[str, type[Settings], str]]:
     return found
 
 
+def described(cls: type[Settings], prefix: str) -> list[SettingInfo]:
+    """``cls.describe(prefix)``, with a default path inside this checkout written
+    relative to it: the table must not depend on where the repository is cloned."""
+    root = f"{EXAMPLES.parent}/"
+    return [
+        info._replace(default=info.default.replace(root, ""))
+        if info.default and root in info.default else info
+        for info in cls.describe(prefix)
+    ]  # fmt: skip
+
+
 def rows() -> list[Row]:
     """One row per variable; a variable several apps read alike is one row naming them all."""
     merged: dict[tuple[object, ...], Row] = {}
     for app, cls, prefix in settings_classes():
-        for info in cls.describe(prefix):
+        for info in described(cls, prefix):
             key = (info.variable, info.type, info.default, info.required_in_production)
             row = merged.get(key)
             merged[key] = Row(info, (*row.apps, app) if row else (app,))
@@ -149,7 +160,7 @@ def env_example() -> str:
     seen: set[str] = set()
     for app, cls, prefix in settings_classes():
         out += ["", f"# -- examples/{app} ({cls.__name__}, prefix {prefix})"]
-        for info in cls.describe(prefix):
+        for info in described(cls, prefix):
             need = " (production)" if info.required_in_production else ""
             again = " (also above)" if info.variable in seen else ""
             out.append(f"# {info.description} [{info.type}]{need}{again}")
