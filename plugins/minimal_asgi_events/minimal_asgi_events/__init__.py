@@ -21,6 +21,11 @@ and in a WebSocket endpoint::
 ``Events(redis=redis_plugin)`` shares the pool of ``minimal_asgi_redis`` (list
 that plugin first), ``Events(url="redis://...")`` opens its own client; either
 way every worker connected to that Redis sees every message.
+
+On Redis Cluster, ``Events(client=RedisCluster(...))`` or
+``Events("redis://node:7000", cluster=True)`` publishes with SPUBLISH and
+subscribes with SSUBSCRIBE (sharded pub/sub, Redis >= 7), falling back to
+PUBLISH/SUBSCRIBE on an older server.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from minimal_asgi import App, ConfigurationError
 from minimal_asgi_redis import RedisConnection
 
+from ._cluster import ClusterBackend
 from ._memory import MemoryBackend
 from ._queue import Messages
 from ._redis import EventsUnavailable, RedisBackend
@@ -58,6 +65,11 @@ class Events:
     ``max_queue`` bounds each subscriber's queue; a subscriber that falls
     further behind loses its oldest messages (``messages.dropped`` counts them).
     ``prefix`` is put before every Redis channel name.
+
+    ``client=`` takes a client you made: a ``redis.asyncio.RedisCluster`` for a
+    cluster (or a plain ``redis.asyncio.Redis``); ``cluster=True`` makes ``url``
+    the address of one cluster node. ``sharded`` (cluster only): None uses
+    sharded pub/sub unless the server does not know it; True or False forces it.
     """
 
     def __init__(
@@ -65,15 +77,23 @@ class Events:
         url: str | None = None,
         *,
         redis: RedisConnection | None = None,
+        client: aioredis.Redis | RedisCluster | None = None,
+        cluster: bool = False,
+        sharded: bool | None = None,
         prefix: str = "events:",
         max_queue: int = DEFAULT_MAX_QUEUE,
     ) -> None:
-        if url is not None and redis is not None:
-            raise ConfigurationError("Events(): give either url= or redis=, not both")
+        if sum(x is not None for x in (url, redis, client)) > 1:
+            raise ConfigurationError("Events(): give only one of url=, redis= or client=")
+        if cluster and url is None:
+            raise ConfigurationError("Events(cluster=True): give the url of one cluster node")
         if max_queue < 1:
             raise ConfigurationError(f"Events(max_queue={max_queue}): must be at least 1")
         self.url = url
         self.redis = redis
+        self.client = client
+        self.cluster = cluster
+        self.sharded = sharded
         self.prefix = prefix
         self.max_queue = max_queue
         self._backend: Backend | None = None
@@ -107,8 +127,17 @@ class Events:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: App) -> AsyncIterator[None]:
-        own_client: aioredis.Redis | None = None
-        if self.redis is not None:
+        own_client: aioredis.Redis | RedisCluster | None = None
+        if self.cluster and self.url is not None:
+            # Like the single-Redis case below, no round trip here: the slot
+            # map is read by the first publish or subscribe.
+            own_client = RedisCluster.from_url(self.url)
+            self._backend = ClusterBackend(own_client, self.prefix, self.sharded)
+        elif isinstance(self.client, RedisCluster):
+            self._backend = ClusterBackend(self.client, self.prefix, self.sharded)
+        elif self.client is not None:
+            self._backend = RedisBackend(self.client, self.prefix)
+        elif self.redis is not None:
             self._backend = RedisBackend(self.redis.client, self.prefix)
         elif self.url is not None:
             # No PING here, on purpose: pub/sub being down must not stop the

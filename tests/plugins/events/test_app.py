@@ -84,7 +84,7 @@ async def test_a_message_published_by_one_app_reaches_subscribers_of_another(
 def test_bad_configuration_is_refused_at_construction() -> None:
     from minimal_asgi import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="not both"):
+    with pytest.raises(ConfigurationError, match="only one of"):
         Events("redis://127.0.0.1/0", redis=RedisConnection("redis://127.0.0.1/0"))
     with pytest.raises(ConfigurationError, match="at least 1"):
         Events(max_queue=0)

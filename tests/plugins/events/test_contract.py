@@ -1,4 +1,6 @@
-"""One contract, two backends: everything here runs on memory and on Redis."""
+"""One contract, every backend: everything here runs on memory, on Redis, and on
+a local three-node Redis Cluster (tests/redis_cluster.py) both with sharded
+pub/sub and with the plain PUBLISH/SUBSCRIBE it falls back to."""
 
 from __future__ import annotations
 
@@ -14,13 +16,19 @@ from minimal_asgi_events import Events
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster-sharded", "cluster-broadcast"])
 async def events(request: pytest.FixtureRequest) -> AsyncIterator[Events]:
+    prefix = f"test:{uuid.uuid4().hex}:"
     if request.param == "memory":
         plugin = Events(max_queue=3)
+    elif request.param.startswith("cluster"):
+        port = request.getfixturevalue("cluster")
+        sharded = request.param == "cluster-sharded"
+        plugin = Events(f"redis://127.0.0.1:{port}", cluster=True, sharded=sharded,
+                        prefix=prefix, max_queue=3)
     else:
         url = request.getfixturevalue("redis_url")
-        plugin = Events(url, prefix=f"test:{uuid.uuid4().hex}:", max_queue=3)
+        plugin = Events(url, prefix=prefix, max_queue=3)
     app = App(plugins=[plugin])
     async with app.lifespan_context():
         yield plugin
