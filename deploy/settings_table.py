@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CHECKOUT = str(ROOT)  # where the examples compute their folders from (ROOT may be moved in tests)
 if str(ROOT) not in sys.path:  # run as a script: make `examples` importable
     sys.path.insert(0, str(ROOT))
 
@@ -109,12 +111,18 @@ def rows() -> list[Row]:
     return sorted(merged.values(), key=lambda row: (row.info.variable, row.apps))
 
 
+def _shown(default: str) -> str:
+    """A default computed from where the checkout is (a folder inside it) is shown
+    relative to it: the table must not change from one clone to another."""
+    return default.replace(f"{CHECKOUT}{os.sep}", f"<checkout>{os.sep}")
+
+
 def _default_cell(info: SettingInfo) -> str:
     if info.default is None:
         return "— (required)"
     if info.secret:
         return "— (never shown)"
-    return f"`{info.default}`" if info.default else "unset"
+    return f"`{_shown(info.default)}`" if info.default else "unset"
 
 
 def markdown_table() -> str:
@@ -153,7 +161,7 @@ def env_example() -> str:
             need = " (production)" if info.required_in_production else ""
             again = " (also above)" if info.variable in seen else ""
             out.append(f"# {info.description} [{info.type}]{need}{again}")
-            value = "" if info.default is None or info.secret else info.default
+            value = "" if info.default is None or info.secret else _shown(info.default)
             out.append(f"# {info.variable}={value}")
             seen.add(info.variable)
     return "\n".join(out) + "\n"
