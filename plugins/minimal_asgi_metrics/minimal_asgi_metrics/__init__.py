@@ -12,8 +12,8 @@ Every HTTP request is counted and timed, labelled by its route *template*
 per URL), its method and its status code; requests that match no route share
 the route label ``unmatched``. ``http_requests_in_flight`` counts the requests
 being served. Whatever the other plugins count through ``app.counters``
-(rate-limited requests, cache hits and misses) is exported as
-``minimal_asgi_<name>_total``.
+(rate-limited requests, cache hits and misses, jobs retried and dead-lettered)
+is exported as ``minimal_asgi_<name>_total``.
 
 With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty
 directory before the server starts: each process writes its values there and
