@@ -94,7 +94,37 @@ def scenarios() -> dict[str, Scenario]:
         found[f"idempotency: {label}, in memory"] = lambda label=label: (
             idempotency_overhead.cases(["memory"], "perf-guard:")[f"memory: {label}"])
     found["metrics"] = lambda: (metrics_overhead.build("metrics"), metrics_overhead.REQUEST)
+    # Plugins that add routes of their own and wrap nothing: JSON hello in an
+    # app with the plugin installed costs what JSON hello costs without it.
+    found["health: JSON hello in an app with Health()"] = lambda: _hello_with(_health())
+    found["health: /health/live"] = lambda: (
+        _hello_with(_health())[0], HTTPRequest(path="/health/live"))
+    found["storage: JSON hello in an app with Storage()"] = lambda: _hello_with(_storage())
     return found
+
+
+def _hello_with(plugin: Any) -> tuple[ASGIApp, HTTPRequest]:
+    from minimal_asgi import App
+
+    app = App(plugins=[plugin], openapi_url=None, docs_url=None)
+
+    @app.get("/json")
+    async def hello() -> dict[str, str]:
+        return {"message": "Hello, World!"}
+
+    return app, HTTPRequest(path="/json")
+
+
+def _health() -> Any:
+    from minimal_asgi_health import Health
+
+    return Health()
+
+
+def _storage() -> Any:
+    from minimal_asgi_storage import LocalStorage, Storage
+
+    return Storage(LocalStorage(tempfile.mkdtemp(prefix="perf-guard-storage-")))
 
 
 # -- the child: runs the scenarios, marking the phases ------------------------------
