@@ -36,7 +36,6 @@ from typing import Any
 
 from benchmarks import harness
 from benchmarks.harness import (
-    SPREAD_NOTE,
     HTTPRequest,
     Sample,
     Settings,
@@ -166,10 +165,7 @@ def report(settings: Settings, samples: dict[str, Sample], login_ms: Sample) -> 
         f"One argon2id login (64 MiB, t=3, p=4): {login_ms.show(lambda v: f'{v:.0f}')} ms - "
         f"**{login_ms.median / bearer_ms:,.0f}x** one bearer-authenticated request.",
         "",
-        f"The measuring loop itself (an empty app): {samples['harness'].show(fmt_us)} µs "
-        "per call, included in every figure.",
-        "",
-        SPREAD_NOTE,
+        *harness.in_process_footer(samples),
     ]
     return "\n".join(lines)
 

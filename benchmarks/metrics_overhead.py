@@ -35,7 +35,6 @@ from typing import Any
 
 from benchmarks import harness
 from benchmarks.harness import (
-    SPREAD_NOTE,
     HTTPRequest,
     Sample,
     Settings,
@@ -166,13 +165,7 @@ def report(settings: Settings, samples: dict[str, Sample], multi: dict[str, Any]
     lines.append(harness.markdown_table(
         ["app (a JSON endpoint with a path parameter)", "µs per request", "/ bare", "added µs"],
         rows))
-    loop = samples["harness"]
-    lines += [
-        f"The measuring loop itself (an empty app): {loop.show(fmt_us)} µs per call, "
-        "included in every figure.",
-        "",
-        SPREAD_NOTE,
-    ]
+    lines += harness.in_process_footer(samples)
     return "\n".join(lines)
 
 

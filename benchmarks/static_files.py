@@ -29,7 +29,6 @@ from typing import Any
 
 from benchmarks import harness
 from benchmarks.harness import (
-    SPREAD_NOTE,
     HTTPRequest,
     Sample,
     Settings,
@@ -142,12 +141,7 @@ def report(settings: Settings, samples: dict[str, Sample], labels: list[str]) ->
                      harness.ratio(ours, theirs).show(fmt_ratio)])
     lines.append(harness.markdown_table(
         ["request", "minimal_asgi µs", "Starlette µs", "minimal_asgi / Starlette"], rows))
-    lines += [
-        f"The measuring loop itself (an empty app): {samples['harness'].show(fmt_us)} µs per "
-        "call, included in every figure.",
-        "",
-        SPREAD_NOTE,
-    ]
+    lines += harness.in_process_footer(samples)
     return "\n".join(lines)
 
 
