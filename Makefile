@@ -83,6 +83,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.jwt_verify
 	$(BIN)/python -m benchmarks.idempotency_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.uploads $(BENCH_FLAGS)
+	$(BIN)/python -m benchmarks.form_attacks $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.metrics_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.static_files $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.jobs $(BENCH_FLAGS)

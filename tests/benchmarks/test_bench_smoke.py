@@ -153,6 +153,18 @@ async def test_upload_benchmark_apps_read_the_whole_file(framework: str) -> None
     assert response.json() == {"size": 2 * uploads.MiB}
 
 
+async def test_form_attack_bodies_get_the_status_the_benchmark_expects() -> None:
+    from benchmarks import form_attacks
+
+    app = form_attacks.make_app()
+    for name, (kind, body, _, status) in form_attacks.ATTACKS.items():
+        got, _ = await form_attacks.post(app, form_attacks.CONTENT_TYPES[kind], body)
+        assert got == status, name
+    honest = form_attacks.same_size_upload(1000)
+    assert len(honest) == 1000
+    assert (await form_attacks.post(app, form_attacks.CONTENT_TYPES["multipart"], honest))[0] == 200
+
+
 def test_metrics_overhead_apps_answer_and_count() -> None:
     from benchmarks import metrics_overhead
 

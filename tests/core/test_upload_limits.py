@@ -1,21 +1,24 @@
 """The limits on a form body, and the denial-of-service cases they answer.
 
 Each case is one published against a Python framework's form parsing
-(python-multipart, Starlette, Django advisories; chapter 27 lists them). The
-CPU thresholds are the ones issue 15 demands, measured as CPU time of this
-process (``time.process_time``), never wall time, with the request built
-before the clock starts.
+(python-multipart, Starlette, Django advisories; chapter 27 lists them). What
+each attack costs is counted, not timed: the Python lines executed while the
+request is answered (``tests/work.py``), the same on every machine, under a
+ceiling about three times what the parser needs today and thousands of times
+below what a per-byte loop or a rescan would run. The CPU time of each attack
+(issue 15's thresholds of 50 and 100 ms) is measured by
+``benchmarks/form_attacks.py``, never asserted here.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from minimal_asgi import App, Form, FormLimits, Request, UploadFile
 from minimal_asgi.testing import AsyncTestClient, TestClient
+from tests.work import lines_executed
 
 pytestmark = pytest.mark.anyio
 
@@ -32,6 +35,16 @@ def part(name: str, content: bytes = b"x", *, filename: str | None = None) -> by
 
 
 END = f"--{BOUNDARY}--\r\n".encode()
+
+# Python lines each attack may run (see the module docstring), about three times
+# what each ran when set (`pytest -s` prints the counts; they move by a line or two
+# under coverage). A loop over every byte of 10 MiB would run tens of millions.
+CEILING_1001_PARTS = 3_000  # 916: the delimiter count refuses before the parser starts
+CEILING_1001_PARTS_CHUNKED = 1_000_000  # 357,057: parts parsed until the count refuses
+CEILING_CR_LF = 4_000  # 1,309 and 1,302
+CEILING_CR_LF_CHUNKED = 40_000  # 13,943: 161 messages of 64 KiB
+CEILING_PART_HEADERS = 6_000  # 1,090 and 2,023
+CEILING_URLENCODED = 150_000  # 47,773 (1,001 fields) and 25,799 (5 MB of '&')
 
 
 def make_app(**limits: Any) -> App:
@@ -56,31 +69,33 @@ def assert_refused(response: Any, status: int, limit: str | None = None) -> None
         assert f"FormLimits({limit}=...)" in problem["detail"]
 
 
-async def cpu_of(
-    client: AsyncTestClient, body: bytes, headers: dict[str, str]
-) -> tuple[Any, float]:
-    started = time.process_time()
-    response = await client.post("/", content=body, headers=headers)
-    return response, time.process_time() - started
+async def post_counting_lines(
+    client: AsyncTestClient, body: bytes, headers: dict[str, str], ceiling: int
+) -> Any:
+    """Post the body (built before counting starts) and assert the lines run stay
+    under the ceiling."""
+    with lines_executed(ceiling) as lines:
+        response = await client.post("/", content=body, headers=headers)
+    print(f"{lines.executed:,} Python lines executed (ceiling {ceiling:,})")
+    assert not lines.over, f"over {ceiling:,} Python lines: the work is not bounded"
+    return response
 
 
 # -- the number of parts ----------------------------------------------------------------
-async def test_1001_parts_are_refused_in_under_50_ms_of_cpu() -> None:
+async def test_1001_parts_are_refused_with_bounded_work() -> None:
     body = b"".join(part("f") for _ in range(1001)) + END
     async with AsyncTestClient(make_app()) as client:
         await client.post("/", content=part("f") + END, headers=MULTIPART)  # warm up
-        response, cpu = await cpu_of(client, body, MULTIPART)
+        response = await post_counting_lines(client, body, MULTIPART, CEILING_1001_PARTS)
     assert_refused(response, 413, "max_parts")
-    print(f"1,001 parts refused in {cpu * 1000:.1f} ms of CPU")
-    assert cpu < 0.050
 
 
 async def test_1001_files_are_refused_too() -> None:
     body = b"".join(part("f", filename=f"{i}.txt") for i in range(1001)) + END
     async with AsyncTestClient(make_app()) as client:
-        response, cpu = await cpu_of(client, body, MULTIPART)
+        await client.post("/", content=part("f") + END, headers=MULTIPART)  # warm up
+        response = await post_counting_lines(client, body, MULTIPART, CEILING_1001_PARTS)
     assert_refused(response, 413, "max_parts")
-    assert cpu < 0.050
 
 
 async def test_1000_parts_are_accepted() -> None:
@@ -92,24 +107,22 @@ async def test_1000_parts_are_accepted() -> None:
 
 # -- CR/LF around the boundaries ------------------------------------------------------------
 @pytest.mark.parametrize("where", ["before the first boundary", "after the last boundary"])
-async def test_10_mb_of_cr_lf_costs_under_100_ms_of_cpu(where: str) -> None:
+async def test_10_mb_of_cr_lf_costs_bounded_work(where: str) -> None:
     padding = b"\r\n" * (5 * 1024 * 1024)  # 10 MiB
     form = part("f", b"value") + END
     body = padding + form if where.startswith("before") else form + padding
     async with AsyncTestClient(make_app()) as client:
         await client.post("/", content=form, headers=MULTIPART)  # warm up
-        response, cpu = await cpu_of(client, body, MULTIPART)
+        response = await post_counting_lines(client, body, MULTIPART, CEILING_CR_LF)
     assert response.status_code == 200
-    print(f"10 MiB of CR/LF {where}: {cpu * 1000:.1f} ms of CPU")
-    assert cpu < 0.100
 
 
-async def test_10_mb_of_cr_lf_in_small_chunks_costs_under_100_ms_too() -> None:
-    # The same padding as a server would deliver it, in 64 KiB messages.
-    padding = b"\r\n" * (5 * 1024 * 1024)
-    body = padding + part("f") + END
+async def post_in_messages(body: bytes, size: int, ceiling: int) -> dict[str, Any]:
+    """Call the app as a server would, the body in messages of ``size`` bytes,
+    counting the lines run; the response start message."""
     app = make_app()
-    messages = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    messages = [body[i : i + size] for i in range(0, len(body), size)]
+    assert len(messages) > 1
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -125,11 +138,34 @@ async def test_10_mb_of_cr_lf_in_small_chunks_costs_under_100_ms_too() -> None:
         "headers": [(b"content-type", MULTIPART["content-type"].encode())],
         "client": ("127.0.0.1", 1), "server": ("testserver", 80),
     }
-    started = time.process_time()
-    await app(scope, receive, send)
-    cpu = time.process_time() - started
-    assert sent[0]["status"] == 200
-    assert cpu < 0.100
+    with lines_executed(ceiling) as lines:
+        await app(scope, receive, send)
+    print(f"{lines.executed:,} Python lines executed (ceiling {ceiling:,})")
+    assert not lines.over, f"over {ceiling:,} Python lines: the work is not bounded"
+    return sent[0]
+
+
+async def test_10_mb_of_cr_lf_in_small_chunks_costs_bounded_work_too() -> None:
+    # The same padding as a server would deliver it, in 64 KiB messages.
+    padding = b"\r\n" * (5 * 1024 * 1024)
+    start = await post_in_messages(padding + part("f") + END, 65536, CEILING_CR_LF_CHUNKED)
+    assert start["status"] == 200
+
+
+def test_the_ceiling_catches_a_parser_that_steps_through_every_byte() -> None:
+    # What the CR/LF ceiling is for: the published bug was a loop like this one,
+    # in Python, over the padding. Counting stops at the ceiling, so this is quick.
+    padding = b"\r\n" * (5 * 1024 * 1024)
+    def count_newlines(body: bytes) -> int:
+        newlines = 0
+        for byte in body:
+            newlines += byte == 10
+        return newlines
+
+    with lines_executed(CEILING_CR_LF) as lines:
+        assert count_newlines(padding) == 5 * 1024 * 1024  # the loop still finishes
+    assert lines.over
+    assert lines.executed == CEILING_CR_LF + 1
 
 
 # -- part headers ----------------------------------------------------------------------
@@ -140,9 +176,8 @@ async def test_a_1_mb_part_header_is_refused() -> None:
         + b'content-disposition: form-data; name="f"\r\n\r\nx\r\n' + END
     )
     async with AsyncTestClient(make_app()) as client:
-        response, cpu = await cpu_of(client, body, MULTIPART)
+        response = await post_counting_lines(client, body, MULTIPART, CEILING_PART_HEADERS)
     assert_refused(response, 413, "max_part_header_size")
-    assert cpu < 0.100
 
 
 async def test_10000_part_headers_are_refused() -> None:
@@ -152,9 +187,8 @@ async def test_10000_part_headers_are_refused() -> None:
         + b'content-disposition: form-data; name="f"\r\n\r\nx\r\n' + END
     )
     async with AsyncTestClient(make_app()) as client:
-        response, cpu = await cpu_of(client, body, MULTIPART)
+        response = await post_counting_lines(client, body, MULTIPART, CEILING_PART_HEADERS)
     assert_refused(response, 413, "max_part_headers")
-    assert cpu < 0.100
 
 
 # -- the boundary and the length ---------------------------------------------------------
@@ -281,19 +315,19 @@ def test_limits_given_to_form_override_the_apps() -> None:
 
 
 # -- urlencoded forms under the same limits -----------------------------------------------
-async def test_urlencoded_1001_fields_are_refused_quickly() -> None:
+async def test_urlencoded_1001_fields_are_refused_with_bounded_work() -> None:
     body = b"&".join(b"f=%d" % i for i in range(1001))
     async with AsyncTestClient(make_app()) as client:
-        response, cpu = await cpu_of(client, body, URLENCODED)
+        response = await post_counting_lines(client, body, URLENCODED, CEILING_URLENCODED)
     assert_refused(response, 413, "max_parts")
-    assert cpu < 0.050
 
 
 async def test_urlencoded_empty_fields_count_toward_the_parts() -> None:
     async with AsyncTestClient(make_app()) as client:
-        response, cpu = await cpu_of(client, b"&" * 5_000_000, URLENCODED)
+        response = await post_counting_lines(
+            client, b"&" * 5_000_000, URLENCODED, CEILING_URLENCODED
+        )
     assert_refused(response, 413, "max_parts")
-    assert cpu < 0.100
 
 
 @pytest.mark.parametrize(
@@ -376,31 +410,9 @@ async def test_the_delimiter_count_agrees_with_the_parser_at_any_chunking(
         assert refused == (parts > 3), (parts, preamble, chunk_size)
 
 
-async def test_1001_parts_in_8_kib_messages_are_refused_in_under_50_ms_of_cpu() -> None:
+async def test_1001_parts_in_8_kib_messages_are_refused_with_bounded_work() -> None:
     # As a server delivers them: the first messages are parsed part by part
     # before the delimiter count reaches the limit.
     body = b"".join(part("f") for _ in range(1001)) + END
-    messages = [body[i : i + 8192] for i in range(0, len(body), 8192)]
-    assert len(messages) > 1
-    app = make_app()
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        chunk = messages.pop(0)
-        return {"type": "http.request", "body": chunk, "more_body": bool(messages)}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
-        "headers": [(b"content-type", MULTIPART["content-type"].encode())],
-        "client": ("127.0.0.1", 1), "server": ("testserver", 80),
-    }
-    started = time.process_time()
-    await app(scope, receive, send)
-    cpu = time.process_time() - started
-    assert sent[0]["status"] == 413
-    print(f"1,001 parts in 8 KiB messages refused in {cpu * 1000:.1f} ms of CPU")
-    assert cpu < 0.050
+    start = await post_in_messages(body, 8192, CEILING_1001_PARTS_CHUNKED)
+    assert start["status"] == 413
