@@ -1,11 +1,12 @@
 // The /docs page of minimal_asgi: the app's OpenAPI document, for a person.
 //
-// It does in about 400 lines what Swagger UI does in a megabyte: fetch the
-// document, list every operation, show its parameters, its request and
-// response schemas with an example of each, keep the credentials typed into
-// "Authorize", and send a request built from a small form ("try it").
+// In under 500 lines it does what Swagger UI does in a megabyte and a half:
+// fetch the document, list every operation, show its parameters, its request
+// and response schemas with an example of each, keep the credentials typed
+// into "Authorize", and send a request built from a small form ("try it").
 //
-// Two rules keep it safe (docs/08-openapi.md, "The hand-written page"):
+// Two rules keep it safe (docs/08-openapi.md, "Why the files are served by
+// the app, under a strict CSP"):
 // - every piece of text from the document is set with textContent, never as
 //   HTML, so a docstring that contains "<script>" is shown, not run;
 // - this file is served by the app itself, under a Content-Security-Policy
