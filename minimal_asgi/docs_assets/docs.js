@@ -270,7 +270,10 @@
       event.preventDefault();
       const form = new URLSearchParams({ grant_type: "password", username: user.value,
         password: pass.value });
-      const response = await fetch(page.rootPath + tokenUrl, { method: "POST", body: form });
+      // A tokenUrl is usually a path of this app (under the proxy's prefix);
+      // the page's policy lets it reach its own origin only anyway.
+      const url = tokenUrl.startsWith("/") ? page.rootPath + tokenUrl : tokenUrl;
+      const response = await fetch(url, { method: "POST", body: form });
       const answer = await response.json().catch(() => ({}));
       if (response.ok && answer.access_token) {
         tokenField.value = answer.access_token;
