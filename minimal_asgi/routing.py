@@ -37,6 +37,7 @@ from minimal_asgi.dependencies import (
 )
 from minimal_asgi.errors import ErrorHandlers
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
+from minimal_asgi.uploads import FormLimits
 from minimal_asgi.handlers import (
     HandlerChoice,
     RouteSettings,
@@ -205,6 +206,13 @@ class Route:
     def prepare(self, settings: RouteSettings) -> None:
         """Build the call plan, pick the handler (handlers.choose_handler) and
         let plugins wrap it. Once, at startup."""
+        limits = self.options.get("form_limits")
+        if limits is not None and not isinstance(limits, FormLimits):
+            # Caught here, not as a 500 on the first upload.
+            raise ConfigurationError(
+                f"route {self.path}: form_limits= takes FormLimits(...) (from minimal_asgi), "
+                f"not {type(limits).__name__}"
+            )
         path_params = {
             s.name: s.convertor.name for s in self.segments if isinstance(s, _Param)
         }
