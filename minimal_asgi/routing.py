@@ -37,7 +37,6 @@ from minimal_asgi.dependencies import (
 )
 from minimal_asgi.errors import ErrorHandlers
 from minimal_asgi.exceptions import ConfigurationError, HTTPException
-from minimal_asgi.uploads import FormLimits
 from minimal_asgi.handlers import (
     HandlerChoice,
     RouteSettings,
@@ -51,6 +50,7 @@ from minimal_asgi.responses import (
     without_body,
 )
 from minimal_asgi.types import Receive, Scope, Send
+from minimal_asgi.uploads import FormLimits
 from minimal_asgi.websockets import shorten_reason
 
 __all__ = [

@@ -431,6 +431,6 @@ def test_a_route_form_limits_option_that_is_not_form_limits_fails_at_startup() -
     async def read(request: Request) -> dict[str, int]:
         return {"fields": len(await request.form())}
 
-    with pytest.raises(RuntimeError, match="startup failed: .*form_limits= takes FormLimits"):
+    with pytest.raises(RuntimeError, match=r"startup failed: .*form_limits= takes FormLimits"):
         with TestClient(app):
             pass
