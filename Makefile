@@ -101,6 +101,8 @@ bench: $(BENCH_STAMP) deps-wrk
 	$(BIN)/python -m benchmarks.metrics_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.static_files $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.jobs $(BENCH_FLAGS)
+	# chapter 20's table of where each figure came from (date, machine, command)
+	$(BIN)/python -m benchmarks.provenance
 
 # Instructions per request of every hot-path scenario, under valgrind's callgrind,
 # against benchmarks/perf_budget.json: fails above budget + 10% (run by .ci/run).
