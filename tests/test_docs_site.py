@@ -149,9 +149,14 @@ def mermaid_blocks() -> list[tuple[str, int, str]]:
     return blocks
 
 
+# What may stand unpaired outside quotes: erDiagram's cardinalities (||--o{, }|..|{)
+# and sequenceDiagram's async arrows (-), --)).
+_UNPAIRED = re.compile(r"[|}o]{1,2}(?:--|\.\.)[|{o]{1,2}|--?\)")
+
+
 def structure_problem(text: str) -> str | None:
     """What is wrong with a diagram's shape, without parsing it: a known type on the
-    first line, blocks that open and close in pairs, brackets and quotes that close."""
+    first line, blocks that open and close in pairs, quotes and brackets that close."""
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith("%%")]  # %% is a comment
     if not lines:
@@ -170,10 +175,15 @@ def structure_problem(text: str) -> str | None:
                 return f"an `end` closes nothing: {line!r}"
         if line.count('"') % 2:
             return f"an unclosed quote: {line!r}"
-        for opening, closing in ("[]", "()", "{}"):
-            if line.count(opening) != line.count(closing):
-                return f"{opening}{closing} do not pair up: {line!r}"
-    return f"{depth} block(s) never closed with `end`" if depth else None
+    if depth:
+        return f"{depth} block(s) never closed with `end`"
+    # Brackets over the whole text (an erDiagram entity's { } spans lines), outside
+    # quoted labels.
+    bare = _UNPAIRED.sub(" ", re.sub(r'"[^"\n]*"', '""', text))
+    for opening, closing in ("[]", "()", "{}"):
+        if bare.count(opening) != bare.count(closing):
+            return f"{opening}{closing} do not pair up"
+    return None
 
 
 BLOCKS = mermaid_blocks()
@@ -196,6 +206,8 @@ def test_the_structure_check_catches_what_it_should() -> None:
     assert "not a diagram type" in (structure_problem("flowchat LR\n a --> b") or "")
     assert "never closed" in (structure_problem("flowchart LR\nsubgraph s\n a --> b\n") or "")
     assert "do not pair" in (structure_problem('flowchart LR\n a["x" --> b\n') or "")
+    assert "unclosed quote" in (structure_problem('flowchart LR\n a["x] --> b\n') or "")
+    assert structure_problem("erDiagram\n a ||--o{ b : has\n a {\n int id PK\n }\n") is None
 
 
 def _run_mermaid(paths: list[Path]) -> subprocess.CompletedProcess[str]:
@@ -224,7 +236,7 @@ def test_every_mermaid_block_parses_with_mermaid(tmp_path: Path) -> None:
 
 def test_the_mermaid_parser_reports_a_broken_diagram(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mmd"
-    broken.write_text("stateDiagram-v2\n    [*] --> Idle\n    Idle -->> Busy\n", encoding="utf-8")
+    broken.write_text("stateDiagram-v2\n    [*] -->\n    Idle --> Busy\n", encoding="utf-8")
     result = _run_mermaid([broken])
     assert result.returncode == 1
     assert "broken.mmd: error: Parse error" in result.stdout
