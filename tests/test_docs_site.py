@@ -74,6 +74,38 @@ def test_links_to_repository_files_become_pages_of_the_site(site: Path) -> None:
         assert re.match(r"\s*(@|def |async def |class |[A-Za-z_]\w*\s*[:=])", routing[line - 1])
 
 
+def _build_small_site(root: Path) -> subprocess.CompletedProcess[str]:
+    """A site of one page in root/docs, with the repository-files hook."""
+    (root / "mkdocs.yml").write_text(
+        "site_name: small\n"
+        f"hooks: [{ROOT / 'tools' / 'mkdocs' / 'repo_files.py'}]\n"
+        "validation: {unrecognized_links: warn, anchors: warn}\n"
+        "markdown_extensions: [{pymdownx.highlight: {anchor_linenums: true}}, "
+        "pymdownx.superfences]\n",
+        encoding="utf-8",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(root / "site")],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_a_link_to_a_repository_file_that_is_gone_fails_the_build(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "code.py").write_text("import os\n\n\ndef handle():\n    pass\n")
+    page = tmp_path / "docs" / "index.md"
+    page.write_text("# Home\n\nSee [`handle`](../code.py) and [the file](../code.py).\n")
+    result = _build_small_site(tmp_path)
+    assert result.returncode == 0, result.stderr
+    built = (tmp_path / "site" / "index.html").read_text("utf-8")
+    assert 'href="repo/code.py/#__codelineno-0-4"' in built  # the line of `def handle`
+    assert 'href="repo/code.py/"' in built
+    page.write_text("# Home\n\nSee [`handle`](../gone.py).\n")
+    result = _build_small_site(tmp_path)
+    assert result.returncode == 1
+    assert "docs/index.md: the link [`handle`](../gone.py) reaches no file" in result.stderr
+
+
 def test_the_reference_renders_an_entry_for_every_directive(site: Path) -> None:
     for page in sorted(API.rglob("*.md")):
         built = site / page.relative_to(DOCS).with_suffix("") / "index.html"
