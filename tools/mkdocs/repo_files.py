@@ -75,7 +75,7 @@ _state: dict[str, Any] = {}
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     docs = Path(config.docs_dir).resolve()
     _state.clear()
-    _state.update(docs=docs, root=docs.parent, origin={}, referrers={})
+    _state.update(docs=docs, root=docs.parent, origin={})
     return config
 
 
@@ -86,11 +86,12 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     origin: dict[str, Path] = _state["origin"]  # a page's src_uri -> the file it was made from
     for file in files.documentation_pages():
         origin[file.src_uri] = docs / file.src_uri
-    pending = list(origin.items())
+    pending = list(origin.values())  # Markdown files whose links are still to follow
     seen: set[Path] = set()
 
-    def add(target: Path, referrer: str) -> None:
-        _state["referrers"].setdefault(target, set()).add(referrer)
+    def add(target: Path) -> None:
+        if target.is_dir() and (target / "README.md").is_file():
+            target = target / "README.md"  # a folder with a README is shown by it
         if target in seen:
             return
         seen.add(target)
@@ -99,20 +100,19 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             files.append(_generated(config, new_uri, content=_folder_page(target, root)))
             origin[new_uri] = target / "index.md"  # its links are relative to the folder
             for entry in _listed(target):
-                add(entry, new_uri)
+                add(entry)
         elif target.suffix.lower() in _COPIED:
             files.append(_generated(config, new_uri, abs_src_path=str(target)))
         elif target.suffix == ".md":
             files.append(_generated(config, new_uri, content=target.read_text("utf-8")))
             origin[new_uri] = target
-            pending.append((new_uri, target))
+            pending.append(target)
         else:
             files.append(_generated(config, new_uri, content=_code_page(target, root)))
 
     while pending:
-        uri, path = pending.pop()
-        for target in _outside_targets(path, docs, root):
-            add(target, uri)
+        for target in _outside_targets(pending.pop(), docs, root):
+            add(target)
     return files
 
 
@@ -141,7 +141,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
             if source.is_relative_to(docs):
                 return match.group(0)  # between chapters: MkDocs follows it itself
             uri = path.relative_to(docs).as_posix()
-        elif not path.exists():
+        elif not path.exists() or not _inside(path, root):
             log.warning("%s: the link [%s](%s) reaches no file", _shown(source, root), text, target)
             return match.group(0)
         else:
@@ -172,6 +172,8 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
 
 def site_uri(path: Path, root: Path) -> str:
     """The src_uri of the page (or copy) made for a repository file or folder."""
+    if path.is_dir() and (path / "README.md").is_file():
+        path = path / "README.md"
     relative = path.relative_to(root).as_posix()
     if path.is_dir():
         return f"{PREFIX}/{relative}/index.md"
