@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -295,3 +296,28 @@ def test_a_note_in_a_sqlite_file_survives_a_restart(tmp_path: Path) -> None:
         assert client.post("/notes", json={"title": "kept"}).status_code == 201
     with TestClient(module.create_app(url)) as client:  # a new app: the server restarted
         assert [note["title"] for note in client.get("/notes").json()] == ["kept"]
+
+
+def test_the_live_feed_under_uvicorn() -> None:
+    """Step 07's WebSocket over a real connection: the browser's part played with
+    wsproto (the WebSocket protocol library minimal_asgi.server uses)."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Message, Request
+
+    with uvicorn_in(TUTORIAL / "step-07") as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=STARTUP_TIMEOUT) as sock:
+            websocket = WSConnection(ConnectionType.CLIENT)
+            sock.sendall(websocket.send(Request(host="127.0.0.1", target="/notes/live")))
+
+            def next_event() -> object:
+                while True:
+                    for event in websocket.events():
+                        return event
+                    websocket.receive_data(sock.recv(65536))
+
+            assert isinstance(next_event(), AcceptConnection)
+            curl = Curl.parse(["curl", "--json", '{"title": "pushed"}', f"127.0.0.1:{port}/notes"])
+            assert json.loads(over_tcp(port)(curl))["title"] == "pushed"
+            pushed = next_event()
+            assert isinstance(pushed, Message)
+            assert json.loads(pushed.data) == {"id": 1, "title": "pushed", "body": ""}
