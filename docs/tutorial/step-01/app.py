@@ -1,7 +1,7 @@
 """Step 01: an ASGI app with no framework at all.
 
-An ASGI app is one async callable: the server calls it once per connection
-with ``scope`` (what the connection is), ``receive`` (the next message from
+An ASGI app is one async callable: the server calls it once per request
+with ``scope`` (what the request is), ``receive`` (the next message from
 the client) and ``send`` (a message to the client). Everything later in this
 tutorial is a more convenient way to write this function.
 
