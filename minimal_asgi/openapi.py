@@ -10,8 +10,10 @@ facts the request path acts on, and cannot quietly drift from the code.
 Two routes serve it (added by ``App.build`` unless turned off):
 
     GET /openapi.json   the document, generated once after startup
-    GET /docs           a small self-contained page that fetches the document
-                        and lists the endpoints; it loads nothing from elsewhere
+    GET /docs           a page that fetches the document, shows each operation
+                        and can try it (docs_page.py: our own, or Swagger UI)
+    GET /docs/assets/*  the page's script and style, served by the app itself:
+                        the page loads nothing from elsewhere
 
 OpenAPI 3.1 uses JSON Schema 2020-12 for its schemas, so Python types map onto
 plain JSON Schema: ``int | None`` is ``{"type": ["integer", "null"]}``, a
@@ -44,8 +46,9 @@ from minimal_asgi.dependencies import (
     PlanBuilder,
     TextSource,
 )
-from minimal_asgi.docs_page import DOCS_HEADERS, docs_page
-from minimal_asgi.exceptions import ConfigurationError
+from minimal_asgi.docs_page import ASSET_HEADERS, DocsPage, docs_page
+from minimal_asgi.exceptions import ConfigurationError, HTTPException
+from minimal_asgi.files import FileResponse
 from minimal_asgi.handlers import RouteSettings
 from minimal_asgi.requests import Request
 from minimal_asgi.responses import (
@@ -1021,13 +1024,36 @@ def add_openapi_routes(app: App) -> None:
     )
     if docs_url is None:
         return
+    # Done once: the variant chosen (Swagger UI if asked for and installed),
+    # its files read and hashed.
+    page = DocsPage(app.docs_ui)
+    assets_path = docs_url.rstrip("/") + "/assets"
 
     async def openapi_docs(request: Request) -> HTMLResponse:
         # Behind a proxy that serves the app under a prefix, the page must
-        # fetch the document under that prefix too.
-        url = request.scope.get("root_path", "") + openapi_url
-        return HTMLResponse(docs_page(app.title, url), headers=DOCS_HEADERS)
+        # fetch the document (and its files, and the tried requests) under
+        # that prefix too.
+        root = request.scope.get("root_path", "")
+        return HTMLResponse(
+            page.html(app.title, root + openapi_url, root + assets_path, root),
+            headers=page.headers,
+        )
+
+    async def openapi_docs_asset(name: str) -> FileResponse:
+        # Only the page's own files, looked up by name: nothing else on disk
+        # can be reached from here.
+        asset = page.assets.get(name)
+        if asset is None:
+            raise HTTPException(404, "The docs page has no such file.")
+        return FileResponse(asset.path, media_type=asset.media_type, headers=ASSET_HEADERS)
 
     app.add_route(
         docs_url, openapi_docs, ["GET"], name="minimal_asgi.docs", include_in_schema=False
+    )
+    app.add_route(
+        assets_path + "/{name}",
+        openapi_docs_asset,
+        ["GET"],
+        name="minimal_asgi.docs_asset",
+        include_in_schema=False,
     )

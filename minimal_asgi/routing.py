@@ -50,6 +50,7 @@ from minimal_asgi.responses import (
     without_body,
 )
 from minimal_asgi.types import Receive, Scope, Send
+from minimal_asgi.uploads import FormLimits
 from minimal_asgi.websockets import shorten_reason
 
 __all__ = [
@@ -205,6 +206,13 @@ class Route:
     def prepare(self, settings: RouteSettings) -> None:
         """Build the call plan, pick the handler (handlers.choose_handler) and
         let plugins wrap it. Once, at startup."""
+        limits = self.options.get("form_limits")
+        if limits is not None and not isinstance(limits, FormLimits):
+            # Caught here, not as a 500 on the first upload.
+            raise ConfigurationError(
+                f"route {self.path}: form_limits= takes FormLimits(...) (from minimal_asgi), "
+                f"not {type(limits).__name__}"
+            )
         path_params = {
             s.name: s.convertor.name for s in self.segments if isinstance(s, _Param)
         }

@@ -18,6 +18,7 @@ gives what to use instead:
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import unicodedata
@@ -69,6 +70,13 @@ class FormLimits:
                 raise ValueError(f"FormLimits({name}=...) must be at least 1")
         if self.spool_size < 0:
             raise ValueError("FormLimits(spool_size=...) cannot be negative")
+        if self.upload_dir is not None and not os.path.isdir(self.upload_dir):
+            # Found now, at startup, rather than as a 500 when the first large
+            # upload spills to disk.
+            raise ValueError(
+                f"FormLimits(upload_dir={self.upload_dir!r}): no such directory; create it "
+                "(writable by the server) or leave upload_dir=None for the system's temp dir"
+            )
 
 
 # -- what the bytes say a file is ------------------------------------------------------

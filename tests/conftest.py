@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from minimal_asgi import ASGIApp
 from minimal_asgi.testing import TestClient
@@ -30,6 +31,16 @@ from tests.types import ClientFactory
 
 # Shared fixtures kept in modules of their own: `cluster` (a local Redis Cluster).
 pytest_plugins = ["tests.redis_cluster"]
+
+# hypothesis times two things by default: each example (a 200 ms deadline) and
+# the generation of inputs (the too_slow health check). Both fail on a loaded
+# machine whatever the code does - a timing assertion in disguise (CI once
+# failed on "only generated 2 valid inputs after 2.11 seconds" at a load of 18).
+# Tests here never time anything; a test's own @settings still adds to this.
+settings.register_profile(
+    "minimal_asgi", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("minimal_asgi")
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -72,3 +72,21 @@ def test_every_distribution_is_mit_with_the_repository_license(folder: Path) -> 
 def test_an_installed_plugin_requires_the_core(folder: Path) -> None:
     requires = importlib.metadata.requires(_project(folder)["name"]) or []
     assert any(requirement.startswith("minimal-asgi>") for requirement in requires)
+
+
+def test_swagger_ui_is_the_optional_swagger_ui_extra_and_in_dev() -> None:
+    core = _project(ROOT)
+    assert core["optional-dependencies"]["swagger-ui"] == ["swagger-ui-py>=25.7"]
+    assert any("swagger-ui" in dep for dep in core["optional-dependencies"]["dev"])
+
+
+def test_the_docs_pages_files_are_package_data() -> None:
+    """Every file under minimal_asgi/docs_assets/ matches a package-data pattern,
+    so a wheel carries what the /docs page loads (a new kind of file would not)."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        patterns = tomllib.load(file)["tool"]["setuptools"]["package-data"]["minimal_asgi"]
+    files = sorted((ROOT / "minimal_asgi" / "docs_assets").iterdir())
+    assert files
+    for path in files:
+        relative = path.relative_to(ROOT / "minimal_asgi")
+        assert any(relative.match(pattern) for pattern in patterns), relative

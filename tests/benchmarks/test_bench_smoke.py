@@ -14,6 +14,7 @@ import pytest
 from benchmarks import harness, security_overhead
 from benchmarks.apps import async_vs_sync, overhead, routing
 from benchmarks.apps.common import Unavailable
+from benchmarks.overhead import _verdict
 
 pytestmark = pytest.mark.anyio
 
@@ -191,3 +192,20 @@ def test_the_jobs_benchmark_runs_tiny_on_redis(
     jobs.main(["--jobs", "20", "--slow-jobs", "20", "--requests", "5"])
     report = (tmp_path / "jobs.md").read_text()
     assert "| Redis Streams |" in report and "jobs of 100 ms" in report
+
+
+@pytest.mark.parametrize(
+    ("rounds", "higher", "verdict"),
+    [
+        ([0.92, 0.93, 0.95], True, "met"),
+        ([0.87, 0.91, 0.95], True, "borderline"),  # 0.91x ±5% against 0.90: could miss
+        ([0.80, 0.85, 0.89], True, "**missed**"),
+        ([0.85, 0.88, 0.90], False, "met"),  # at most 0.90: the goal itself counts
+        ([0.86, 0.89, 0.93], False, "borderline"),
+    ],
+)
+def test_a_goal_is_met_only_when_every_round_is_on_its_side(
+    rounds: list[float], higher: bool, verdict: str
+) -> None:
+    assert _verdict(harness.Sample(rounds), 0.90, higher=higher) == verdict
+    assert _verdict(None, 0.90, higher=higher) == "—"

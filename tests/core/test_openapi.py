@@ -838,21 +838,29 @@ def test_openapi_before_startup_leaves_the_app_open() -> None:
 def test_docs_page_lists_endpoints_from_the_document() -> None:
     with TestClient(build_feature_app()) as client:
         response = client.get("/docs")
+        script = client.get("/docs/assets/docs.js")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
     assert 'data-openapi-url="/openapi.json"' in page
-    assert "fetch(" in page and "<title>Shop - endpoints</title>" in page
+    assert '<script src="/docs/assets/docs.js"' in page
+    assert "<title>Shop - endpoints</title>" in page
+    assert "fetch(page.openapiUrl" in script.text
 
 
 def test_docs_page_loads_nothing_from_the_internet() -> None:
     with TestClient(build_feature_app()) as client:
         response = client.get("/docs")
-    page = response.text
-    assert not re.search(r"https?://", page, re.IGNORECASE)
-    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page, re.IGNORECASE)
+        page = response.text
+        assert not re.search(r"https?://", page, re.IGNORECASE)
+        assert "<script>" not in page and "<style>" not in page  # no inline code at all
+        loaded = re.findall(r"<(?:script|link|img|iframe)[^>]+(?:src|href)=\"([^\"]+)\"", page)
+        assert loaded == ["/docs/assets/docs.css", "/docs/assets/docs.js"]
+        for url in loaded:
+            assert client.get(url).status_code == 200
     policy = response.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy
 
 
 def test_docs_page_fetches_the_document_under_the_root_path() -> None:
@@ -868,6 +876,9 @@ def test_docs_page_fetches_the_document_under_the_root_path() -> None:
         response = client.get("/docs")
     assert response.status_code == 200
     assert 'data-openapi-url="/api/openapi.json"' in response.text
+    # The page's files and the tried requests are under the prefix too.
+    assert 'src="/api/docs/assets/docs.js"' in response.text
+    assert 'data-root-path="/api"' in response.text
 
 
 def test_docs_page_escapes_the_title() -> None:
@@ -881,7 +892,9 @@ def test_urls_can_be_moved() -> None:
     app = App(openapi_url="/api/schema.json", docs_url="/api/reference")
     with TestClient(app) as client:
         assert client.get("/api/schema.json").json()["openapi"] == "3.1.0"
-        assert 'data-openapi-url="/api/schema.json"' in client.get("/api/reference").text
+        page = client.get("/api/reference").text
+        assert 'data-openapi-url="/api/schema.json"' in page
+        assert client.get("/api/reference/assets/docs.js").status_code == 200
         assert client.get("/openapi.json").status_code == 404
 
 
@@ -910,19 +923,28 @@ def test_a_route_at_the_docs_url_fails_at_startup_naming_the_fix() -> None:
         app.build()
 
 
-# The page's script, run by Node against a stand-in for the few DOM calls it
-# makes: it must list every operation of the document without throwing.
+# The page's script (docs_assets/docs.js), run by Node against a stand-in for
+# the DOM calls it makes: it must list every operation of the document without
+# throwing. tests/test_browser_docs.py runs it in a real browser too.
 _FAKE_DOM = """
 class Node {
-  constructor(tag) { this.tag = tag; this.children = []; this.className = ""; this.text = ""; }
+  constructor(tag) {
+    this.tag = tag; this.children = []; this.className = ""; this.text = ""; this.nodeType = 1;
+    this.dataset = {}; this.listeners = {};
+  }
   set textContent(value) { this.text = String(value); this.children = []; }
   get textContent() { return [this.text, ...this.children.map((c) => c.textContent)].join(" "); }
   append(...nodes) { this.children.push(...nodes); }
+  replaceChildren(...nodes) { this.children = nodes; this.text = ""; }
+  addEventListener(kind, listener) { this.listeners[kind] = listener; }
 }
-const byId = { endpoints: new Node("main"), status: new Node("p"), title: new Node("h1") };
+const byId = {
+  endpoints: new Node("main"), status: new Node("p"), title: new Node("h1"),
+  authorize: new Node("section"),
+};
 globalThis.document = {
   title: "",
-  body: { dataset: { openapiUrl: "/openapi.json" } },
+  body: { dataset: { openapiUrl: "/openapi.json", rootPath: "" } },
   getElementById: (id) => byId[id],
   createElement: (tag) => new Node(tag),
 };
@@ -932,6 +954,7 @@ process.on("beforeExit", () => {
   const boxes = byId.endpoints.children;
   console.log(JSON.stringify({
     status: byId.status.textContent.trim(),
+    authorize: byId.authorize.textContent,
     lines: boxes.map((box) => box.children[0].textContent.trim()),
     details: boxes.map((box) => box.textContent),
   }));
@@ -939,16 +962,18 @@ process.on("beforeExit", () => {
 """
 
 
+def docs_script() -> str:
+    """The built-in page's script, as the app serves it."""
+    with TestClient(App()) as client:
+        return client.get("/docs/assets/docs.js").text
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_docs_page_script_lists_every_operation() -> None:
     app = build_feature_app()
-    with TestClient(app) as client:
-        page = client.get("/docs").text
-    script = re.search(r"<script>(.*)</script>", page, re.DOTALL)
-    assert script is not None
     document = app.openapi()
     run = subprocess.run(
-        ["node", "-e", _FAKE_DOM + script.group(1), json.dumps(document)],
+        ["node", "-e", _FAKE_DOM + docs_script(), json.dumps(document)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -416,3 +416,21 @@ async def test_1001_parts_in_8_kib_messages_are_refused_with_bounded_work() -> N
     body = b"".join(part("f") for _ in range(1001)) + END
     start = await post_in_messages(body, 8192, CEILING_1001_PARTS_CHUNKED)
     assert start["status"] == 413
+
+
+def test_an_upload_dir_that_does_not_exist_is_refused_when_configured(tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="no such directory; create it"):
+        FormLimits(upload_dir=str(tmp_path / "missing"))
+    assert FormLimits(upload_dir=str(tmp_path)).upload_dir == str(tmp_path)
+
+
+def test_a_route_form_limits_option_that_is_not_form_limits_fails_at_startup() -> None:
+    app = App()
+
+    @app.post("/", form_limits={"max_parts": 3})
+    async def read(request: Request) -> dict[str, int]:
+        return {"fields": len(await request.form())}
+
+    with pytest.raises(RuntimeError, match=r"startup failed: .*form_limits= takes FormLimits"):
+        with TestClient(app):
+            pass

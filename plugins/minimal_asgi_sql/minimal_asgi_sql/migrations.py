@@ -24,7 +24,8 @@ fresh one. So the record keeps a SHA-256 of the file, and every command
 first checks the applied files against it: an edited one is an error naming
 the file. Make the change in a new migration instead. (A file with no
 ``-- down`` line is irreversible; an empty ``-- down`` section undoes
-nothing.)
+nothing.) A file without a ``-- up`` line is refused when the folder is
+read, before anything runs.
 
 **Two processes starting at once** - two app workers with
 ``SQL(migrations=...)``, or a deploy running ``migrate`` twice - must not
@@ -166,13 +167,21 @@ def _read(path: Path) -> Migration:
         sections[marker] = body
     if order == ["down", "up"]:
         raise MigrationError(f"{path.name}: '-- up' must come before '-- down'")
-    if "up" in sections and not _blank(head):
+    if "up" not in sections:
+        # Refused here, at load time: a file without markers would otherwise
+        # be applied whole, as if it all were "up", and fail only much later,
+        # at rollback.
+        raise MigrationError(
+            f"{path.name}: it has no '-- up' line; start the file with '-- up' above the SQL "
+            "that makes the change, and end it with '-- down' above the SQL that undoes it"
+        )
+    if not _blank(head):
         raise MigrationError(f"{path.name}: there is SQL before the '-- up' line")
     return Migration(
         version=int(match.group(1)),
         name=match.group(2),
         path=path,
-        up=sections.get("up", head),
+        up=sections["up"],
         down=sections.get("down"),
         checksum=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

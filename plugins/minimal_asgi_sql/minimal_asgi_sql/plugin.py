@@ -172,8 +172,8 @@ class SQL:
             await self.database.connect()
         except Exception as exc:
             raise ConfigurationError(
-                f"cannot connect to the database at {redact(self.url)}: {exc}. Start the "
-                "database server, or set DATABASE_URL (or SQL(url=...)) to one that answers"
+                f"cannot connect to the database at {redact(self.url)}: {exc}. "
+                + _what_to_do(self.database.dialect)
             ) from exc
         try:
             if self.migrations is not None:
@@ -207,3 +207,16 @@ class SQL:
                 _request_transactions.reset(token)
 
         return commit_before_response
+
+
+def _what_to_do(dialect: str) -> str:
+    """The advice that fits: SQLite has no server to start, only a file to open."""
+    if dialect == "sqlite":
+        return (
+            "SQLite opens a file: check that its folder exists and this process may write "
+            f"there. sqlite:///app.db is relative to the working directory ({os.getcwd()}), "
+            "sqlite:////var/data/app.db (four slashes) is absolute"
+        )
+    return (
+        "Start the database server, or set DATABASE_URL (or SQL(url=...)) to one that answers"
+    )

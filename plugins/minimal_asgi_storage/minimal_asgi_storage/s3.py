@@ -36,6 +36,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
 
 from minimal_asgi_storage.backends import (
     FileNotFound,
+    StorageError,
     StorageUnavailable,
     StoredFile,
     StoredReader,
@@ -50,6 +51,12 @@ T = TypeVar("T")
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 _UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionError)
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# Answers that say "not now" rather than "no": S3 asks clients to back off with
+# these (SlowDown is its 503), so they are StorageUnavailable (a 503) too.
+_TRANSIENT_CODES = frozenset({
+    "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling",
+    "ThrottlingException", "RequestLimitExceeded", "TooManyRequests",
+})
 
 
 class S3Storage:
@@ -105,9 +112,18 @@ class S3Storage:
             return await anyio.to_thread.run_sync(lambda: function(**params))
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            if str(error.get("Code")) in _MISSING_CODES:
+            code = str(error.get("Code"))
+            if code in _MISSING_CODES:
                 raise FileNotFound(key) from None
-            raise
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in _TRANSIENT_CODES or status >= 500:
+                raise StorageUnavailable(f"S3 answered {code} (HTTP {status}); try again "
+                                         "later") from exc
+            # The rest is a mistake in the setup (a missing bucket, wrong keys, a
+            # policy that denies): said plainly, for the log, never to the client.
+            raise StorageError(f"S3 refused the {function.__name__} of {key!r} in bucket "
+                               f"{self.bucket!r}: {code} - {error.get('Message', '')}; check "
+                               "the bucket name, the credentials and the bucket's policy") from exc
         except _UNREACHABLE as exc:
             raise StorageUnavailable(f"S3 at {self.client.meta.endpoint_url} did not answer: "
                                      f"{type(exc).__name__}") from exc

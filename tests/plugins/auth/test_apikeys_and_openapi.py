@@ -186,14 +186,17 @@ def test_the_docs_page_shows_each_operations_credentials_and_scopes() -> None:
 
     app = full_app()
     with TestClient(app) as client:
-        page = client.get("/docs").text
+        script = client.get("/docs/assets/docs.js").text
         document = client.get("/openapi.json").json()
-    script = re.search(r"<script>(.*)</script>", page, re.DOTALL)
-    assert script is not None
-    run = subprocess.run(["node", "-e", _FAKE_DOM + script.group(1), json.dumps(document)],
+    run = subprocess.run(["node", "-e", _FAKE_DOM + script, json.dumps(document)],
                          capture_output=True, text=True, timeout=60, check=True)
-    details = dict(zip(json.loads(run.stdout)["lines"], json.loads(run.stdout)["details"],
-                       strict=True))
+    shown = json.loads(run.stdout)
+    details = dict(zip(shown["lines"], shown["details"], strict=True))
+    # "Authorize" has a field for each scheme of the document, and a login for the
+    # OAuth2 password flow that fills the bearer token in.
+    for scheme in document["components"]["securitySchemes"]:
+        assert scheme in shown["authorize"]
+    assert "Get a token" in shown["authorize"]
     write = next(text for line, text in details.items() if line.startswith("POST /todos"))
     assert "Security (any one of)" in write
     assert "HTTP bearer (JWT)" in write and "header X-API-Key" in write
@@ -201,3 +204,58 @@ def test_the_docs_page_shows_each_operations_credentials_and_scopes() -> None:
     assert "cookie __Host-session" in write
     public = next(text for line, text in details.items() if line.startswith("GET /open"))
     assert "Security" not in public
+
+
+# After the page has rendered: log in through Authorize's OAuth2 password form,
+# then try GET /me. Prints what was sent to the token URL and to /me.
+_LOGIN_THEN_TRY = """
+const sent = [];
+globalThis.fetch = async (url, init) => {
+  sent.push({ url, method: init.method, headers: init.headers || {}, body: String(init.body) });
+  if (url === "/token") {
+    return { ok: true, status: 200, json: async () => ({ access_token: "T0KEN" }) };
+  }
+  return { status: 200, statusText: "OK", text: async () => '"ada"',
+           headers: { forEach: () => {} } };
+};
+function find(node, test) {
+  if (test(node)) return node;
+  for (const child of node.children || []) {
+    const hit = find(child, test);
+    if (hit) return hit;
+  }
+  return null;
+}
+process.removeAllListeners("beforeExit");
+setTimeout(async () => {
+  const login = find(byId.authorize, (n) => n.tag === "form" && n.className === "login");
+  find(login, (n) => n.name === "oauth2-login-user").value = "ada";
+  find(login, (n) => n.name === "oauth2-login-password").value = "s3cret";
+  await login.listeners.submit({ preventDefault: () => {} });
+  const token = find(byId.authorize, (n) => n.tag === "input" && n.name === "oauth2");
+  const me = byId.endpoints.children.find((box) => box.id === "me");
+  const form = find(me, (n) => n.tag === "form" && n.className === "try");
+  await form.listeners.submit({ preventDefault: () => {} });
+  console.log(JSON.stringify({ sent, token: token.value }));
+}, 50);
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_docs_pages_oauth2_login_fills_the_token_that_try_it_sends() -> None:
+    from tests.core.test_openapi import _FAKE_DOM
+
+    with TestClient(full_app()) as client:
+        script = client.get("/docs/assets/docs.js").text
+        document = client.get("/openapi.json").json()
+    run = subprocess.run(
+        ["node", "-e", _FAKE_DOM + script + _LOGIN_THEN_TRY, json.dumps(document)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    shown = json.loads(run.stdout)
+    login, me = shown["sent"]
+    # RFC 6749 4.3: a form with the grant type, the username and the password.
+    assert login["url"] == "/token" and login["method"] == "POST"
+    assert login["body"] == "grant_type=password&username=ada&password=s3cret"
+    assert shown["token"] == "T0KEN"
+    assert me["url"] == "/me" and me["headers"] == {"Authorization": "Bearer T0KEN"}

@@ -45,7 +45,7 @@ def test_memory_rotation_follows_the_model(picks: list[int]) -> None:
 
 
 @settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(picks=st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=15))
 def test_redis_rotation_follows_the_model(picks: list[int], redis_url: str,
                                           redis_prefix: str) -> None:

@@ -133,7 +133,7 @@ async def test_the_quota_comes_back_after_a_whole_window(
 
 @settings(
     max_examples=25, derandomize=True, deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     algorithm=st.sampled_from(ALGORITHMS),

@@ -153,7 +153,7 @@ async def test_an_unknown_script_is_loaded_once_and_the_decision_still_made(
 
 @settings(
     max_examples=20, derandomize=True, deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     algorithm=st.sampled_from(ALGORITHMS),

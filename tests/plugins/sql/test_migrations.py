@@ -168,7 +168,7 @@ async def test_rollback_to_a_version_undoes_everything_above_it(
 
 @pytest.mark.anyio
 async def test_a_file_without_down_cannot_be_rolled_back(db: Database, folder: Path) -> None:
-    (folder / "0003_create_tags.sql").write_text("CREATE TABLE tags (name TEXT);\n")
+    (folder / "0003_create_tags.sql").write_text("-- up\nCREATE TABLE tags (name TEXT);\n")
     await migrate(db, folder)
     with pytest.raises(MigrationError, match=r"0003_create_tags\.sql has no '-- down' section"):
         await rollback(db, folder)
@@ -234,6 +234,8 @@ def test_files_are_read_in_version_order_with_their_sections(folder: Path) -> No
         ("0003_x.sql", "DROP TABLE users;\n-- up\nSELECT 1;\n", "SQL before the '-- up' line"),
         ("0003_x.sql", "-- down\nSELECT 1;\n-- up\nSELECT 1;\n", "'-- up' must come before"),
         ("0003_x.sql", "-- up\nSELECT 1;\n-- up\nSELECT 2;\n", "two '-- up' lines"),
+        ("0003_x.sql", "CREATE TABLE tags (name TEXT);\n", "it has no '-- up' line"),
+        ("0003_x.sql", "CREATE TABLE t (a TEXT);\n-- down\nDROP TABLE t;\n", "no '-- up' line"),
     ],
 )
 def test_malformed_migration_files_are_refused(
@@ -242,6 +244,18 @@ def test_malformed_migration_files_are_refused(
     (folder / filename).write_text(text)
     with pytest.raises(MigrationError, match=message):
         load_migrations(folder)
+
+
+@pytest.mark.anyio
+async def test_a_file_without_up_is_refused_before_anything_is_applied(
+    db: Database, folder: Path
+) -> None:
+    # Before, such a file was applied whole and failed only at rollback.
+    (folder / "0003_create_tags.sql").write_text("CREATE TABLE tags (name TEXT);\n")
+    with pytest.raises(MigrationError, match=r"0003_create_tags\.sql: it has no '-- up' line"):
+        await migrate(db, folder)
+    assert "tags" not in await tables(db)
+    assert "users" not in await tables(db)  # the good files wait too: nothing ran
 
 
 def test_a_missing_directory_is_an_error(tmp_path: Path) -> None:

@@ -249,6 +249,32 @@ def test_unreachable_database_fails_startup_quickly_naming_the_url() -> None:
     assert "hunter2" not in str(caught.value)
 
 
+def test_an_unopenable_sqlite_file_says_to_check_the_path_not_to_start_a_server(
+    tmp_path: Any,
+) -> None:
+    app, _ = make_app(f"sqlite:///{tmp_path}/no/such/folder/app.db")
+    with pytest.raises(RuntimeError, match="SQLite opens a file") as caught:
+        with TestClient(app):
+            pass
+    assert "no/such/folder/app.db" in str(caught.value)
+    assert "database server" not in str(caught.value)
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_three_slashes_are_relative_to_the_working_directory_four_are_absolute(
+    tmp_path: Any, monkeypatch: Any, absolute: bool
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    url = f"sqlite:///{tmp_path}/data/app.db" if absolute else "sqlite:///data/app.db"
+    if absolute:
+        assert url.startswith("sqlite:////")  # tmp_path starts with "/": four slashes
+    app, _ = make_app(url)
+    with TestClient(app):
+        pass
+    assert (tmp_path / "data" / "app.db").is_file()
+
+
 def test_killed_connection_answers_503_with_retry_after(pg_url: str, database_url: str) -> None:
     app, _ = make_app(pg_url, retry_after=7)
 

@@ -12,6 +12,7 @@ from minimal_asgi_storage import (
     LocalStorage,
     S3Storage,
     Storage,
+    StorageError,
     StorageSettings,
     StorageUnavailable,
     backend_from_settings,
@@ -142,3 +143,31 @@ def test_the_download_route_follows_url_prefix(tmp_path: Path) -> None:
         assert signer is not None
         query = "&".join(f"{k}={v}" for k, v in signer.sign("a.txt", expires_in=9).items())
         assert client.get(f"/private/a.txt?{query}").text == "A"
+
+
+@pytest.mark.anyio
+async def test_a_missing_bucket_is_a_storage_error_that_says_what_to_check(moto_s3: str) -> None:
+    backend = S3Storage("no-such-bucket-here", endpoint_url=moto_s3, **CREDENTIALS)
+    with pytest.raises(StorageError, match=r"NoSuchBucket.*check the bucket name") as caught:
+        await backend.save("a.txt", b"x")
+    assert not isinstance(caught.value, StorageUnavailable)  # a mistake, not an outage
+
+
+@pytest.mark.parametrize(("code", "status"), [("SlowDown", 503), ("InternalError", 500),
+                                              ("SomethingNew", 502)])
+def test_s3_asking_to_back_off_is_a_503_with_retry_after(code: str, status: int) -> None:
+    # moto cannot be made to throttle, so a client that answers as S3 does then.
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+    class Throttled:
+        meta = type("Meta", (), {"endpoint_url": "http://s3.test"})()
+
+        def head_object(self, **params: object) -> None:
+            raise ClientError({"Error": {"Code": code, "Message": "slow down"},
+                               "ResponseMetadata": {"HTTPStatusCode": status}}, "HeadObject")
+
+    backend = S3Storage("bucket", client=Throttled(), **CREDENTIALS)
+    with TestClient(_app(Storage(backend))) as client:
+        response = client.get("/exists/a.txt")
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
