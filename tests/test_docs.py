@@ -1,4 +1,5 @@
-"""Run the code in docs/*.md and follow its links, so the docs cannot rot.
+"""Run the code in docs/*.md (and docs/tutorial/, docs/exercises/*/README.md) and follow
+its links, so the docs cannot rot.
 
 Each chapter is run like a doctest session, one test per file:
 
@@ -50,8 +51,14 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-# The chapters, and the project README (its example must run too).
-CHAPTERS = [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"]
+# The chapters, the tutorial, the exercises' pages, and the project README (its
+# example must run too).
+CHAPTERS = [
+    *sorted(DOCS.glob("*.md")),
+    *sorted(DOCS.glob("tutorial/*.md")),
+    *sorted(DOCS.glob("exercises/**/README.md")),
+    DOCS.parent / "README.md",
+]
 IDS = [str(p.relative_to(DOCS.parent)) for p in CHAPTERS]
 
 _FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)")
