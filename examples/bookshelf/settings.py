@@ -41,14 +41,14 @@ class BookshelfSettings(Settings):
         "DATABASE_URL",
         default="sqlite://:memory:",
         required_in_production=True,
-        description="the books, users and loans; the default is an in-memory SQLite database",
+        description="the app's database; the default is an in-memory SQLite database",
     )
     redis_url: str | None = env(
         "REDIS_URL",
         default=None,
         required_in_production=True,
-        description="cache, rate limits, idempotency keys, tokens, jobs and the book feed, "
-        "shared by every worker; unset: each in this process's memory",
+        description="the state every worker shares (the cache; bookshelf: also limits, tokens, "
+        "jobs, events); unset: in this process only",
     )
     redis_prefix: str = env(
         default="bookshelf:", description="the start of every Redis key and channel bookshelf uses"
