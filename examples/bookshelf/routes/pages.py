@@ -45,7 +45,9 @@ def register(app: App, parts: Parts) -> None:
                 f"<h2>New books</h2><ul>{items}</ul>")
         return HTMLResponse(page)
 
-    @app.post("/session", status_code=303, responses={401: "Wrong e-mail or password."})
+    # The page and its two forms answer browsers (HTML, redirects), not API
+    # clients: they are left out of the OpenAPI document.
+    @app.post("/session", status_code=303, include_in_schema=False)
     async def session_login(request: Request, accounts: Accounts, email: str = Form(),
                             password: str = Form()) -> Response:
         """Sign a browser in: a new session id in an HttpOnly cookie, then back to ``/``."""
@@ -60,7 +62,7 @@ def register(app: App, parts: Parts) -> None:
                              replacing=request)
         return response
 
-    @app.post("/session/end", status_code=303)
+    @app.post("/session/end", status_code=303, include_in_schema=False)
     async def session_logout(request: Request) -> Response:
         """Sign the browser out: the session ends on the server, the cookie is cleared."""
         response = RedirectResponse("/", status_code=303)
