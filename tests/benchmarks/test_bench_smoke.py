@@ -83,6 +83,7 @@ def test_check_reports_a_wrong_response() -> None:
         "metrics_overhead",
         "static_files",
         "jobs",
+        "bookshelf_read",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -191,3 +192,19 @@ def test_the_jobs_benchmark_runs_tiny_on_redis(
     jobs.main(["--jobs", "20", "--slow-jobs", "20", "--requests", "5"])
     report = (tmp_path / "jobs.md").read_text()
     assert "| Redis Streams |" in report and "jobs of 100 ms" in report
+
+
+def test_the_bookshelf_benchmark_apps_serve_one_page_and_only_one_caches_it() -> None:
+    from benchmarks.apps import bookshelf
+    from minimal_asgi.testing import TestClient
+
+    pages = {}
+    for case in bookshelf.CASES:
+        with TestClient(bookshelf.build("minimal_asgi", case)) as client:
+            first = client.get("/books?sort=title&limit=20")
+            second = client.get("/books?sort=title&limit=20")
+        assert first.status_code == second.status_code == 200
+        assert ("age" in second.headers) == (case == "cached")
+        pages[case] = first.json()
+    assert pages["cached"] == pages["uncached"]
+    assert [book["title"] for book in pages["cached"]["items"]][:2] == ["Book 000", "Book 001"]
