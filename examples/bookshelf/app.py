@@ -110,6 +110,8 @@ def build(settings: BookshelfSettings | None = None, *,
               else Events())
     jobs = (Jobs(redis=redis, prefix=f"{prefix}jobs", queue="receipts",
                  embedded_workers=settings.embedded_workers)
+            # In memory, the queue lives in this process: only a worker inside it
+            # can run its jobs, so there is always at least one.
             if redis is not None else Jobs(embedded_workers=settings.embedded_workers or 1))
     receipts.register(jobs)
     storage = Storage(LocalStorage(settings.storage_root,

@@ -47,5 +47,5 @@ def register(jobs: Jobs) -> None:
         # Raising here (the mailer is down) makes the queue try again later.
         await mailer.send(user["email"], f"You borrowed {book['title']}",
                           f"Loan {loan['id']}: {book['title']} by {book['author']}.")
-        await loans.mark_receipt_sent(loan["id"])
         logger.info("receipt sent for loan %s", loan["id"], extra={"loan_id": loan["id"]})
+        await loans.mark_receipt_sent(loan["id"])

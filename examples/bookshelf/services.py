@@ -13,6 +13,8 @@ import binascii
 import json
 from typing import Any
 
+import anyio.to_thread
+
 from minimal_asgi import HTTPException
 from minimal_asgi_auth import passwords
 from minimal_asgi_sql import Database, ForeignKeyViolation
@@ -38,16 +40,20 @@ class AccountService:
         # "Ada@example.com" beside "ada@example.com".
         email = email.strip().lower()
         role = "admin" if email in self.admins else "member"
-        return await self.users.add(email, self.hasher.hash(password), role)
+        # argon2 is slow on purpose (tens of milliseconds of CPU and memory):
+        # in a worker thread, the event loop serves other requests meanwhile.
+        hashed = await anyio.to_thread.run_sync(self.hasher.hash, password)
+        return await self.users.add(email, hashed, role)
 
     async def check(self, email: str, password: str) -> Row | None:
         """The user if the password is right. An unknown e-mail costs one argon2
         verification too, so the time taken does not say who has an account."""
         user = await self.users.by_email(email.strip().lower())
         if user is None:
-            self.hasher.verify_unknown_user(password)
+            await anyio.to_thread.run_sync(self.hasher.verify_unknown_user, password)
             return None
-        ok, upgraded = self.hasher.verify_and_update(user["password_hash"], password)
+        ok, upgraded = await anyio.to_thread.run_sync(
+            self.hasher.verify_and_update, user["password_hash"], password)
         if ok and upgraded is not None:  # stronger parameters since: store the new hash
             await self.users.set_password_hash(user["id"], upgraded)
         return user if ok else None

@@ -221,6 +221,9 @@ def test_an_update_needs_the_current_etag_in_if_match(client: TestClient) -> Non
         "If-Match": etag})
     assert stale.status_code == 412
     assert client.get(f"/books/{book['id']}").json()["title"] == "Dune (1965)"
+    blank = client.patch(f"/books/{book['id']}", json={"title": "   "}, headers=admin | {
+        "If-Match": '"v2"'})
+    assert blank.status_code == 422
     # Copies: the shelf follows; fewer than are on loan is refused.
     member = login(client, "ada@example.com")
     assert client.post(f"/books/{book['id']}/loans", headers=member).status_code == 201

@@ -24,6 +24,7 @@ from minimal_asgi import (
     App,
     Ge,
     Header,
+    HTTPException,
     JSONResponse,
     Le,
     MaxLen,
@@ -36,6 +37,7 @@ from minimal_asgi_cache import Cached
 
 from ..dependencies import Catalogue, by_user
 from ..repositories import Sort
+from ..services import etag
 from . import BOOKS_CHANNEL, CATALOGUE_TAG, Parts
 
 # Text both databases store: PostgreSQL's TEXT cannot hold a NUL.
@@ -124,7 +126,7 @@ def register(app: App, parts: Parts) -> None:
     async def read_book(book_id: int, catalogue: Catalogue, request: Request) -> Response:
         """One book, with its ETag; ``If-None-Match`` with it answers 304."""
         book = book_json(await catalogue.book(book_id))
-        tag = f'"v{book["version"]}"'
+        tag = etag(book)
         if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers={"etag": tag})
         return _with_etag(book, 200)
@@ -141,16 +143,16 @@ def register(app: App, parts: Parts) -> None:
         """Change a book (admins), if ``If-Match`` names its current ETag."""
         changes = {k: v for k, v in vars(body).items() if v is not None}
         if "title" in changes:
-            changes["title"] = changes["title"].strip() or None
-            if changes["title"] is None:
-                del changes["title"]
+            changes["title"] = changes["title"].strip()
+            if not changes["title"]:
+                raise HTTPException(422, "title: say something besides spaces")
         book = book_json(await catalogue.update_book(book_id, if_match, changes))
         await cache.invalidate_tags(CATALOGUE_TAG)
         return _with_etag(book, 200)
 
 
 def _with_etag(book: dict[str, Any], status: int, location: str | None = None) -> Response:
-    headers = {"etag": f'"v{book["version"]}"'}
+    headers = {"etag": etag(book)}
     if location:
         headers["location"] = location
     return JSONResponse(book, status_code=status, headers=headers)
