@@ -84,6 +84,7 @@ def test_check_reports_a_wrong_response() -> None:
         "metrics_overhead",
         "static_files",
         "jobs",
+        "bookshelf_read",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
@@ -209,3 +210,19 @@ def test_a_goal_is_met_only_when_every_round_is_on_its_side(
 ) -> None:
     assert _verdict(harness.Sample(rounds), 0.90, higher=higher) == verdict
     assert _verdict(None, 0.90, higher=higher) == "—"
+
+
+def test_the_bookshelf_benchmark_apps_serve_one_page_and_only_one_caches_it() -> None:
+    from benchmarks.apps import bookshelf
+    from minimal_asgi.testing import TestClient
+
+    pages = {}
+    for case in bookshelf.CASES:
+        with TestClient(bookshelf.build("minimal_asgi", case)) as client:
+            first = client.get("/books?sort=title&limit=20")
+            second = client.get("/books?sort=title&limit=20")
+        assert first.status_code == second.status_code == 200
+        assert ("age" in second.headers) == (case == "cached")
+        pages[case] = first.json()
+    assert pages["cached"] == pages["uncached"]
+    assert [book["title"] for book in pages["cached"]["items"]][:2] == ["Book 000", "Book 001"]
