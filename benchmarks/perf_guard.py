@@ -74,6 +74,11 @@ def scenarios() -> dict[str, Scenario]:
         cors_overhead.build("cors"), cors_overhead.REQUESTS["simple GET"])
     found["cors: preflight"] = lambda: (
         cors_overhead.build("cors"), cors_overhead.REQUESTS["preflight"])
+    found["cors: no Origin"] = lambda: (
+        cors_overhead.build("cors"), cors_overhead.REQUESTS["no Origin"])
+    # The yardstick of the goal "CORS at most 1.5x a pass-through middleware".
+    found["cors: the same app behind a pass-through"] = lambda: (
+        cors_overhead.build("pass"), cors_overhead.REQUESTS["simple GET"])
     found["security headers"] = lambda: (
         security_overhead.build("headers"), security_overhead.CASES["SecurityHeaders, http"][1])
     found["trusted hosts"] = lambda: (
