@@ -74,6 +74,11 @@ def scenarios() -> dict[str, Scenario]:
         cors_overhead.build("cors"), cors_overhead.REQUESTS["simple GET"])
     found["cors: preflight"] = lambda: (
         cors_overhead.build("cors"), cors_overhead.REQUESTS["preflight"])
+    found["cors: no Origin"] = lambda: (
+        cors_overhead.build("cors"), cors_overhead.REQUESTS["no Origin"])
+    # The yardstick of the goal "CORS at most 1.5x a pass-through middleware".
+    found["cors: the same app behind a pass-through"] = lambda: (
+        cors_overhead.build("pass"), cors_overhead.REQUESTS["simple GET"])
     found["security headers"] = lambda: (
         security_overhead.build("headers"), security_overhead.CASES["SecurityHeaders, http"][1])
     found["trusted hosts"] = lambda: (
@@ -128,8 +133,9 @@ def _storage() -> Any:
 
 
 # -- the child: runs the scenarios, marking the phases ------------------------------
-def run_child(names: Sequence[str]) -> None:
-    all_scenarios = scenarios()
+def run_child(names: Sequence[str], known: dict[str, Scenario] | None = None) -> None:
+    """``known``: another script's scenarios (benchmarks/cors_overhead.py counts its own)."""
+    all_scenarios = scenarios() if known is None else known
     # Built first, outside the event loop: some set-ups run one of their own.
     built = [all_scenarios[name]() for name in names]
 
@@ -145,8 +151,9 @@ def run_child(names: Sequence[str]) -> None:
 
 
 # -- the parent: valgrind, the dumps, the budget ---------------------------------------
-def count(names: Sequence[str]) -> dict[str, float]:
-    """Instructions per request of each scenario, from one callgrind run."""
+def count(names: Sequence[str], module: str = "benchmarks.perf_guard") -> dict[str, float]:
+    """Instructions per request of each scenario, from one callgrind run (of
+    ``python -m module --child``: this script's scenarios, or another's)."""
     valgrind = harness.valgrind_path()
     if valgrind is None:
         raise SystemExit("valgrind is not installed: apt-get install -y valgrind "
@@ -155,7 +162,7 @@ def count(names: Sequence[str]) -> dict[str, float]:
         out = Path(folder) / "callgrind.out"
         done = subprocess.run(
             [valgrind, "--tool=callgrind", f"--dump-before={MARKER}",
-             f"--callgrind-out-file={out}", sys.executable, "-m", "benchmarks.perf_guard",
+             f"--callgrind-out-file={out}", sys.executable, "-m", module,
              "--child", *names],
             capture_output=True, text=True, cwd=harness.REPO,
             # The same hash seed each run: dict and set layouts, and so the

@@ -92,6 +92,13 @@ def test_benchmark_script_imports(script: str) -> None:
     assert callable(module.main)
 
 
+def test_cors_benchmark_apps_answer_as_the_report_says() -> None:
+    # bare, pass-through, send-wrapping pass-through and CORS, on four requests
+    from benchmarks import cors_overhead
+
+    assert cors_overhead.check_all() == []
+
+
 def test_cache_benchmark_apps_answer_and_hit_where_they_should() -> None:
     from benchmarks import cache_overhead
 
