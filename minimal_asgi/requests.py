@@ -219,7 +219,11 @@ class Request(HTTPConnection):
             try:
                 # JSON text is UTF-8 (RFC 8259, 8.1; a BOM is ignored). A
                 # UnicodeDecodeError is a ValueError: bad bytes are a 400 too.
-                self._json = _decode_json(body.decode("utf-8-sig"))
+                # PERF: the "utf-8-sig" codec is written in Python; the BOM is
+                # rare, so it is tested for and the C UTF-8 decoder does the rest.
+                if body[:3] == _BOM:
+                    body = body[3:]
+                self._json = _decode_json(body.decode("utf-8"))
             except (ValueError, RecursionError) as exc:
                 # RecursionError: a body like [[[[...]]]] nested deeper than the
                 # interpreter allows. It is bad input, not a server error.
@@ -343,6 +347,7 @@ def _decode_json(text: str) -> Any:
     return value
 
 
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark
 _FORM_TYPES = frozenset(["multipart/form-data", "application/x-www-form-urlencoded", ""])
 
 
