@@ -215,7 +215,13 @@ class Request(HTTPConnection):
     async def json(self) -> Any:
         """The body parsed as JSON. Malformed JSON is a 400 problem-details error."""
         if self._json is _UNSET:
-            body = await self.body()
+            return self._json_of(await self.body())
+        return self._json
+
+    def _json_of(self, body: bytes) -> Any:
+        """``json()`` once the body is read: the resolver (resolution.py) calls
+        it with the body it awaited, saving the second ``body()`` await."""
+        if self._json is _UNSET:
             try:
                 # JSON text is UTF-8 (RFC 8259, 8.1; a BOM is ignored). A
                 # UnicodeDecodeError is a ValueError: bad bytes are a 400 too.

@@ -214,7 +214,7 @@ class Context:
                 self.errors.append(error(("body",), "a JSON body is required", "missing"))
                 return INVALID
             return None
-        data = await request.json()
+        data = request._json_of(raw)
         return source.validate(data, ("body",), self.errors, 0)
 
     async def _form_field(self, source: TextSource) -> Any:

@@ -128,8 +128,8 @@ def compile_dataclass(
         "        errors.append(error(loc, str(exc) or type(exc).__name__, 'value'))",
         "        return INVALID",
     ]
-    source = "\n".join(lines) + "\n"
-    code = compile(source, f"<validator of {cls.__qualname__}>", "exec")
+    source = "\n".join(lines)
+    code = compile(source + "\n", f"<validator of {cls.__qualname__}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own source, built from field names above
     validate: JsonValidator = namespace["validate"]
     validate.__qualname__ = validate.__name__ = f"validate_{cls.__name__}"
