@@ -6,21 +6,24 @@ plan builder worked out (dependencies.py: the plan and its ``CallShape``) and
 the app's settings, and picks the leanest handler that still does everything
 the route needs:
 
-=========  ==============================================  ===================================
-handler    chosen when                                     per request
-=========  ==============================================  ===================================
-websocket  a WebSocket route                               a WebSocket and its Context, the
-                                                           endpoint, close if left open
-hooked     the app has before/after-request hooks          a Request, the hooks, the endpoint
-                                                           (any shape), a Response for them
-context    the arguments need a Context: dependencies,     a Context resolves the arguments
-           query/header/cookie values, a body, guards
-direct     an async ``endpoint()`` on a static path or     call, then a dict or str goes out
-           ``endpoint(*path_values)``; status has a body   as the two ASGI messages
-request    an async ``endpoint(request)``                  a Request, call, send
-simple     any other shape without a Context (a sync       call (sync: in a worker thread),
-           endpoint; values or the Request by keyword)     send
-=========  ==============================================  ===================================
+============  ==============================================  ===================================
+handler       chosen when                                     per request
+============  ==============================================  ===================================
+websocket     a WebSocket route                               a WebSocket and its Context, the
+                                                              endpoint, close if left open
+hooked        the app has before/after-request hooks          a Request, the hooks, the endpoint
+                                                              (any shape), a Response for them
+dependencies  the arguments are all plain async dependencies  the dependencies and the endpoint
+              (``Depends`` all the way down, nothing else)    called by one coroutine written at
+                                                              startup (straight_dependencies.py)
+context       the arguments need a Context: dependencies,     a Context resolves the arguments
+              query/header/cookie values, a body, guards
+direct        an async ``endpoint()`` on a static path or     call, then a dict or str goes out
+              ``endpoint(*path_values)``; status has a body   as the two ASGI messages
+request       an async ``endpoint(request)``                  a Request, call, send
+simple        any other shape without a Context (a sync       call (sync: in a worker thread),
+              endpoint; values or the Request by keyword)     send
+============  ==============================================  ===================================
 
 ``route.explain()`` prints the choice, why, and the dependency plan. Every
 handler that has a Context ends with ``Context.after_response`` (background
@@ -58,6 +61,7 @@ from minimal_asgi.hooks import AfterHook, BeforeHook, Hooks, hook_name
 from minimal_asgi.plugins import RouteInfo, RouteWrapper
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.resolution import Context, WebSocketContext
+from minimal_asgi.straight_dependencies import compile_plain_plan
 from minimal_asgi.responses import (
     NO_BODY_STATUSES,
     SIMPLE_BODIES,
@@ -108,6 +112,7 @@ class HandlerKind(enum.Enum):
 
     WEBSOCKET = "websocket"
     HOOKED = "hooked"
+    DEPENDENCIES = "dependencies"
     CONTEXT = "context"
     DIRECT = "direct"
     REQUEST = "request"
@@ -146,10 +151,19 @@ def choose_handler(
         )
         return HandlerChoice(HandlerKind.HOOKED, reason, hooked_handler(plan, settings, status))
     if shape is CallShape.CONTEXT:
+        generic = context_handler(plan, settings, status)
+        run = compile_plain_plan(dependant)
+        if run is not None and status not in NO_BODY_STATUSES:
+            reason = (
+                "only plain async dependencies: they and the endpoint are called by one "
+                "coroutine written at startup, with no Context"
+            )
+            return HandlerChoice(
+                HandlerKind.DEPENDENCIES, reason,
+                dependencies_handler(run, generic, settings, status),
+            )
         reason = f"a per-request Context resolves {_context_needs(plan)}"
-        return HandlerChoice(
-            HandlerKind.CONTEXT, reason, context_handler(plan, settings, status)
-        )
+        return HandlerChoice(HandlerKind.CONTEXT, reason, generic)
     is_async = dependant.kind == "async"
     static = not plan.path_names
     body_allowed = status not in NO_BODY_STATUSES
@@ -265,6 +279,43 @@ def simple_handler(plan: CallPlan, settings: RouteSettings, status: int | None) 
         await send_result(await invoke(None, values), scope, receive, send, status)
 
     return handle_simple_no_request
+
+
+def dependencies_handler(
+    run: Callable[..., Awaitable[Any]], generic: Handler, settings: RouteSettings,
+    status: int | None,
+) -> Handler:
+    """Plain async dependencies: ``run()`` calls them and the endpoint (see
+    straight_dependencies.py); a dict or str is sent as ``direct_handler`` sends it."""
+    if settings.trace:
+        return generic  # the Context's walk records a span per dependency
+    overrides, ok = settings.overrides, status or 200
+    simple_body_for = SIMPLE_BODIES.get
+
+    async def handle_dependencies(
+        scope: Scope, receive: Receive, send: Send, values: Any
+    ) -> None:
+        if overrides:  # a test replaced a dependency: the Context's walk plans that
+            await generic(scope, receive, send, values)
+            return
+        result = await run()
+        simple = simple_body_for(type(result))
+        if simple is None:
+            await send_result(result, scope, receive, send, status)
+            return
+        # PERF: the two messages written out, as in direct_handler.
+        encode, content_type = simple
+        body = encode(result)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": ok,
+                "headers": [content_type, (b"content-length", b"%d" % len(body))],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return handle_dependencies
 
 
 def context_handler(plan: CallPlan, settings: RouteSettings, status: int | None) -> Handler:
