@@ -13,9 +13,9 @@ websocket     a WebSocket route                               a WebSocket and it
                                                               endpoint, close if left open
 hooked        the app has before/after-request hooks          a Request, the hooks, the endpoint
                                                               (any shape), a Response for them
-dependencies  the arguments are all plain async dependencies  the dependencies and the endpoint
-              (``Depends`` all the way down, nothing else)    called by one coroutine written at
-                                                              startup (straight_dependencies.py)
+dependencies  the arguments are plain async dependencies     the body read, the dependencies
+              (``Depends`` all the way down) and/or a JSON    and the endpoint called by one
+              body, no guards                                 coroutine written at startup
 context       the arguments need a Context: dependencies,     a Context resolves the arguments
               query/header/cookie values, a body, guards
 direct        an async ``endpoint()`` on a static path or     call, then a dict or str goes out
@@ -155,12 +155,12 @@ def choose_handler(
         run = compile_plain_plan(dependant)
         if run is not None and status not in NO_BODY_STATUSES:
             reason = (
-                "only plain async dependencies: they and the endpoint are called by one "
+                "only plain async dependencies and/or a JSON body: read and called by one "
                 "coroutine written at startup, with no Context"
             )
             return HandlerChoice(
                 HandlerKind.DEPENDENCIES, reason,
-                dependencies_handler(run, generic, settings, status),
+                dependencies_handler(run, generic, plan, settings, status),
             )
         reason = f"a per-request Context resolves {_context_needs(plan)}"
         return HandlerChoice(HandlerKind.CONTEXT, reason, generic)
@@ -282,14 +282,16 @@ def simple_handler(plan: CallPlan, settings: RouteSettings, status: int | None) 
 
 
 def dependencies_handler(
-    run: Callable[..., Awaitable[Any]], generic: Handler, settings: RouteSettings,
-    status: int | None,
+    run: Callable[..., Awaitable[Any]], generic: Handler, plan: CallPlan,
+    settings: RouteSettings, status: int | None,
 ) -> Handler:
-    """Plain async dependencies: ``run()`` calls them and the endpoint (see
-    straight_dependencies.py); a dict or str is sent as ``direct_handler`` sends it."""
+    """Plain async dependencies and a JSON body: ``run(request)`` reads and calls
+    them and the endpoint (see straight_dependencies.py); a dict or str is sent
+    as ``direct_handler`` sends it."""
+    needs_request = plan.needs_request
     if settings.trace:
         return generic  # the Context's walk records a span per dependency
-    overrides, ok = settings.overrides, status or 200
+    overrides, ok, limit = settings.overrides, status or 200, settings.max_body_size
     simple_body_for = SIMPLE_BODIES.get
 
     async def handle_dependencies(
@@ -298,7 +300,9 @@ def dependencies_handler(
         if overrides:  # a test replaced a dependency: the Context's walk plans that
             await generic(scope, receive, send, values)
             return
-        result = await run()
+        # A Request only for a JSON body (a plain plan reads nothing else).
+        result = await run(Request(scope, receive, max_body_size=limit) if needs_request
+                           else None)
         simple = simple_body_for(type(result))
         if simple is None:
             await send_result(result, scope, receive, send, status)

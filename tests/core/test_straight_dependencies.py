@@ -3,8 +3,10 @@
 the same calls in the same order, the per-request cache, use_cache=False,
 overrides and tracing."""
 
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -187,3 +189,50 @@ def test_random_trees_are_called_as_the_walk_calls_them(
         second = client.get("/tree").json()
     assert first == second
     assert written == walked and written[-1] == "endpoint"
+
+
+@dataclass
+class Item:
+    name: str
+    price: float
+
+
+def body_app(log: list[str], **options: Any) -> App:
+    app = App(openapi_url=None, docs_url=None, **options)
+
+    async def audit() -> str:
+        log.append("audit")
+        return "ok"
+
+    @app.post("/items")
+    async def create(item: Item, note: str = Depends(audit)) -> dict[str, Any]:
+        log.append("endpoint")
+        return {"name": item.name, "note": note}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"name": "w", "price": 2}', "application/json"),
+        (b'{"name": 1, "colour": "red"}', "application/json"),
+        (b"", "application/json"),
+        (b"{not json", "application/json"),
+        (b'{"name": "w", "price": 2}', "text/plain"),
+        (b'\xef\xbb\xbf{"name": "w", "price": 2}', "application/json; charset=utf-8"),
+    ],
+)
+def test_a_json_body_is_read_as_the_walk_reads_it(content: bytes, content_type: str) -> None:
+    written: list[str] = []
+    walked: list[str] = []
+    answers = []
+    for log, options in ((written, {}), (walked, {"trace": True})):
+        app = body_app(log, **options)
+        with TestClient(app) as client:
+            assert handler_kind(app, "/items") is HandlerKind.DEPENDENCIES
+            response = client.post("/items", content=content,
+                                   headers={"content-type": content_type})
+            answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1]
+    assert written == walked  # the dependency runs even when the body is invalid
