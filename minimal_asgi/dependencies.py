@@ -310,9 +310,6 @@ class Dependant:
     guards: list[Dependant] = field(default_factory=list)  # dependencies=[...] without values
     needs_request: bool = False
     needs_context: bool = False  # uses Depends, background tasks, guards or validation
-    # Every argument is a sub-dependency's value and there are no guards: the
-    # Context calls them in a loop of its own (resolution.py's Context.call).
-    depends_only: bool = False
 
     @property
     def description(self) -> str:
@@ -716,9 +713,6 @@ def _finish(dependant: Dependant) -> None:
         needs_request = needs_request or guard.needs_request
     dependant.needs_request = needs_request
     dependant.needs_context = needs_context
-    dependant.depends_only = not dependant.guards and all(
-        type(source) is DependsSource for source in dependant.sources
-    )
 
 
 def with_guards(dependant: Dependant, guards: Sequence[Dependant]) -> Dependant:

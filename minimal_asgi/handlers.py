@@ -61,7 +61,6 @@ from minimal_asgi.hooks import AfterHook, BeforeHook, Hooks, hook_name
 from minimal_asgi.plugins import RouteInfo, RouteWrapper
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.resolution import Context, WebSocketContext
-from minimal_asgi.straight_dependencies import compile_plain_plan
 from minimal_asgi.responses import (
     NO_BODY_STATUSES,
     SIMPLE_BODIES,
@@ -69,6 +68,7 @@ from minimal_asgi.responses import (
     send_result,
     to_response,
 )
+from minimal_asgi.straight_dependencies import compile_plain_plan
 from minimal_asgi.trace import TracedContext, TracedWebSocketContext, spanned
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 from minimal_asgi.websockets import WebSocket, WebSocketState

@@ -259,24 +259,9 @@ class Context:
         cache = self.cache
         if use_cache and call in cache:
             return cache[call]
-        if dependant.depends_only:
-            # PERF: solve() written out for the commonest plan - arguments that
-            # are all sub-dependencies (or none) - saving a coroutine per level.
-            kwargs = {}
-            invalid = False
-            for source in dependant.sources:
-                value = await self.call(source.dependant)  # type: ignore[attr-defined]
-                if value is INVALID:
-                    invalid = True  # go on: every error is reported at once
-                else:
-                    kwargs[source.name] = value
-            if invalid:
-                return INVALID
-        else:
-            solved = await self.solve(dependant)
-            if solved is None:
-                return INVALID
-            kwargs = solved
+        kwargs = await self.solve(dependant)
+        if kwargs is None:
+            return INVALID
         kind = dependant.kind
         if kind == "async":
             value = await call(**kwargs)

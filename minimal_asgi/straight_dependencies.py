@@ -17,8 +17,9 @@ and compiles it. For ``endpoint(a=Depends(dep_a))``, ``dep_a(b=Depends(dep_b))``
 
 An endpoint may also take the JSON body (``item: Item``): the walk's own
 ``read_json_body`` reads it, and the errors go into one 422 after the
-dependencies are called, as the walk does. The calls come in the order the walk makes them (each dependency's own
-dependencies first, in parameter order), and a dependency asked for twice is
+dependencies are called, as the walk does. The calls come in the order the
+walk makes them (each dependency's own dependencies first, in parameter
+order), and a dependency asked for twice is
 called once and its value passed to both (the per-request cache), unless
 ``use_cache=False`` asked for a fresh call. What the walk does and this does
 not - overrides, tracing spans - the handler leaves to the walk
@@ -75,13 +76,14 @@ def compile_plain_plan(endpoint: Dependant) -> Run | None:
     has_body = any(type(source) is BodySource for source in endpoint.sources)
     lines = ["async def run(request):"] + (["    errors = []"] if has_body else [])
     cached: dict[Any, str] = {}  # function -> the variable holding its value
+    counter = iter(range(1_000_000))  # v0, v1, ...: one per value read or computed
 
     def emit(dependant: Dependant) -> str:
         """Lines that call ``dependant``; the expression of its arguments."""
         arguments = []
         for source in dependant.sources:
             if type(source) is BodySource:  # the endpoint's JSON body
-                index = len(namespace)
+                index = next(counter)
                 namespace[f"body_{index}"] = source
                 lines.append(f"    v{index} = await read_json_body(request, body_{index}, errors)")
                 arguments.append(f"{source.name}=v{index}")
@@ -91,7 +93,7 @@ def compile_plain_plan(endpoint: Dependant) -> Run | None:
             variable = cached.get(call) if sub.use_cache else None
             if variable is None:
                 inner = emit(sub)
-                index = len(namespace)  # one more function per call written
+                index = next(counter)
                 variable, function = f"v{index}", f"call_{index}"
                 namespace[function] = call
                 lines.append(f"    {variable} = await {function}({inner})")
@@ -108,7 +110,7 @@ def compile_plain_plan(endpoint: Dependant) -> Run | None:
     lines.append(f"    return await endpoint({arguments})")
     source = "\n".join(lines)
     code = compile(source + "\n", f"<dependencies of {endpoint.description}>", "exec")
-    exec(code, namespace)  # noqa: S102 - our own source, of parameter names
+    exec(code, namespace)  # our own source, of parameter names
 
     run: Run = namespace["run"]
     run.source = source  # type: ignore[attr-defined]  # for a curious reader

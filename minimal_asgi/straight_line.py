@@ -130,7 +130,7 @@ def compile_dataclass(
     ]
     source = "\n".join(lines)
     code = compile(source + "\n", f"<validator of {cls.__qualname__}>", "exec")
-    exec(code, namespace)  # noqa: S102 - our own source, built from field names above
+    exec(code, namespace)  # our own source, built from field names above
     validate: JsonValidator = namespace["validate"]
     validate.__qualname__ = validate.__name__ = f"validate_{cls.__name__}"
     validate.source = source  # type: ignore[attr-defined]  # for a curious reader
