@@ -1,30 +1,47 @@
 """One accepted TCP connection, as the protocol code needs it.
 
-``main.py`` accepts a socket and wraps it in a ``Transport``; ``http11.py``
-speaks HTTP/1.1 over it, and ``websocket.py`` takes it over after an upgrade.
-Three things about a socket that both protocols share live here:
+``main.py`` has the event loop accept connections and hand each one's bytes
+to a ``Transport``; ``http11.py`` speaks HTTP/1.1 over it, and
+``websocket.py`` takes it over after an upgrade. Three things about a socket
+that both protocols share live here:
 
 - **reading**: ``read()`` returns the next bytes, or ``b""`` once the client
   has closed its side or the connection broke - one signal for "gone";
-- **writing**: the app's ``send`` and the server itself (a ``100 Continue``, a
-  pong, an error response) may write from different tasks, so writes take a
-  lock; a write to a client that has gone raises ``ClientDisconnected``;
+- **writing**: ``write()`` hands the bytes to the event loop's transport,
+  which sends what the kernel takes at once and keeps the rest; only when more
+  than ``_HIGH_WATER`` bytes are waiting does it make the writer wait (a
+  client that does not read must slow a streaming app down, not fill our
+  memory). A write to a client that has gone raises ``ClientDisconnected``;
 - **closing**: when the server closes first while the client may still be
   sending, closing at once makes the kernel answer with a reset, and a reset
   can destroy the response the client has not read yet. So ``aclose(linger=)``
   first sends FIN, then reads and discards for a moment, as nginx's
   ``lingering_close`` does.
+
+PERF: this used to be anyio's ``SocketStream``, which does two things per
+call that a server pays for on every request: each ``receive()`` turns reading
+on and then off again (two ``epoll_ctl`` system calls when the loop is
+uvloop), and each ``send()`` waits for the loop to flush the bytes before it
+returns (a write buffer limit of zero), one more turn of the event loop per
+write. Here the socket stays registered for reading and the bytes wait in
+``_Buffer`` until ``read()`` takes them - up to ``_HIGH_WATER``, after which
+reading pauses, so TCP's flow control still makes a fast client wait for a
+slow server. The event loop calls ``_Buffer``'s methods (an
+``asyncio.Protocol``); the server's tasks call ``Transport``'s.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections import deque
+from typing import Any, cast
 
 import anyio
-import anyio.abc
-from anyio.abc import SocketAttribute
+import anyio.lowlevel
 
 __all__ = ["ClientDisconnected", "Transport"]
+
+_HIGH_WATER = 64 * 1024  # unread (or unsent) bytes at which reading (or the writer) pauses
 
 
 class ClientDisconnected(OSError):
@@ -42,42 +59,113 @@ def _address(value: Any) -> tuple[str, int] | None:
     return None
 
 
+class _Buffer(asyncio.Protocol):
+    """What the event loop tells us about one socket, kept until a task asks."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.chunks: deque[bytes] = deque()
+        self.buffered = 0  # bytes in chunks
+        self.ended = False  # the client closed its side, or the connection broke
+        self.paused = False  # reading paused: _HIGH_WATER bytes wait unread
+        self.reader: asyncio.Future[None] | None = None  # a read() waiting for bytes
+        self.writable: asyncio.Future[None] | None = None  # set while writes must wait
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # (uvloop's transports quack like asyncio.Transport without subclassing it)
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(high=_HIGH_WATER)
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.buffered += len(data)
+        if self.buffered >= _HIGH_WATER and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused = True
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake_reader()
+        return True  # keep our side open: the response may still be on its way
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended = True
+        self._wake_reader()
+        self.resume_writing()
+
+    def pause_writing(self) -> None:
+        if self.writable is None:
+            self.writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self.writable is not None:
+            if not self.writable.done():
+                self.writable.set_result(None)
+            self.writable = None
+
+    def _wake_reader(self) -> None:
+        if self.reader is not None and not self.reader.done():
+            self.reader.set_result(None)
+
+
 class Transport:
     """A connected socket: ``read``, ``write``, ``aclose`` and the two addresses."""
 
-    def __init__(self, stream: anyio.abc.SocketStream) -> None:
-        self.stream = stream
-        self.client = _address(stream.extra(SocketAttribute.remote_address))
-        self.server = _address(stream.extra(SocketAttribute.local_address))
-        self.closed = False
-        self._write_lock = anyio.Lock(fast_acquire=True)
+    def __init__(self, transport: asyncio.Transport, buffer: _Buffer) -> None:
+        self._transport = transport
+        self._buffer = buffer
+        self.client = _address(transport.get_extra_info("peername"))
+        self.server = _address(transport.get_extra_info("sockname"))
 
-    async def read(self, max_bytes: int = 65536) -> bytes:
+    @classmethod
+    async def accepted(cls, sock: Any) -> Transport:
+        """Wrap a socket ``accept()`` returned."""
+        loop = asyncio.get_running_loop()
+        transport, buffer = await loop.connect_accepted_socket(_Buffer, sock)
+        return cls(transport, buffer)
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.is_closing()
+
+    async def read(self) -> bytes:
         """The next bytes the client sent; ``b""`` if it has gone."""
-        try:
-            return await self.stream.receive(max_bytes)
-        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            return b""
-        except OSError:  # e.g. ECONNRESET surfacing from the kernel
-            return b""
+        buffer = self._buffer
+        while not buffer.chunks:
+            if buffer.ended:
+                return b""
+            buffer.reader = asyncio.get_running_loop().create_future()
+            try:
+                await buffer.reader
+            finally:
+                buffer.reader = None
+        data = buffer.chunks.popleft()
+        buffer.buffered -= len(data)
+        if buffer.paused and buffer.buffered < _HIGH_WATER:
+            buffer.paused = False
+            if not self._transport.is_closing():
+                self._transport.resume_reading()
+        return data
 
     async def write(self, data: bytes) -> None:
         """Hand ``data`` to the kernel; raise ``ClientDisconnected`` if the client has gone."""
-        if self.closed:
+        if self._transport.is_closing():
             raise ClientDisconnected("the client has closed the connection")
-        try:
-            async with self._write_lock:
-                await self.stream.send(data)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-            self.closed = True
-            raise ClientDisconnected("the client has closed the connection") from exc
+        self._transport.write(data)
+        writable = self._buffer.writable
+        if writable is not None:  # over _HIGH_WATER unsent: wait until the client reads
+            await writable
+            if self._transport.is_closing():
+                raise ClientDisconnected("the client has closed the connection")
 
     async def aclose(self, linger: float = 0.0) -> None:
         """Close the connection; with ``linger``, let the client read what we sent first."""
-        if linger and not self.closed:
+        if linger and not self._transport.is_closing():
             with anyio.move_on_after(linger):
-                await self.stream.send_eof()
+                if self._transport.can_write_eof():
+                    self._transport.write_eof()
                 while await self.read():  # discard until the client closes too
                     pass
-        self.closed = True
-        await self.stream.aclose()
+        self._transport.close()  # (what is still unsent goes first)
+        await anyio.lowlevel.checkpoint()

@@ -184,16 +184,16 @@ class Server:
                     connections.start_soon(self._handle, client, overloaded)
 
     async def _handle(self, client: socket.socket, overloaded: bool) -> None:
-        # Small responses must go out at once, not wait to be merged with more (Nagle).
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # (The event loop sets TCP_NODELAY: small responses go out at once, not
+        # held back to be merged with more - Nagle's algorithm.)
         try:
-            stream = await anyio.abc.SocketStream.from_socket(client)
+            transport = await Transport.accepted(client)
         except BaseException:
             self._open -= 1
             client.close()
             raise
         connection = HTTP11Protocol(
-            Transport(stream), self.app, self.config, self.lifespan.state, overloaded=overloaded
+            transport, self.app, self.config, self.lifespan.state, overloaded=overloaded
         )
         self.connections.add(connection)
         if self.stopping:
