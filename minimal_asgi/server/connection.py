@@ -14,9 +14,9 @@ that both protocols share live here:
   memory). A write to a client that has gone raises ``ClientDisconnected``;
 - **closing**: when the server closes first while the client may still be
   sending, closing at once makes the kernel answer with a reset, and a reset
-  can destroy the response the client has not read yet. So ``aclose(linger=)``
-  first sends FIN, then reads and discards for a moment, as nginx's
-  ``lingering_close`` does.
+  can destroy the response the client has not read yet. So ``linger()`` first
+  sends FIN, then reads and discards for a moment before ``close()``, as
+  nginx's ``lingering_close`` does.
 
 PERF: this used to be anyio's ``SocketStream``, which does two things per
 call that a server pays for on every request: each ``receive()`` turns reading
@@ -39,7 +39,6 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import anyio
-import anyio.lowlevel
 
 __all__ = ["ClientDisconnected", "Transport"]
 
@@ -115,7 +114,7 @@ class _Buffer(asyncio.Protocol):
 
 
 class Transport:
-    """A connected socket: ``read``, ``write``, ``aclose`` and the two addresses."""
+    """A connected socket: ``read``, ``write``, ``linger``, ``close`` and the two addresses."""
 
     def __init__(self, transport: asyncio.Transport, buffer: _Buffer) -> None:
         self._transport = transport
@@ -171,13 +170,19 @@ class Transport:
             if self._transport.is_closing():
                 raise ClientDisconnected("the client has closed the connection")
 
-    async def aclose(self, linger: float = 0.0) -> None:
-        """Close the connection; with ``linger``, let the client read what we sent first."""
-        if linger and not self._transport.is_closing():
-            with anyio.move_on_after(linger):
-                if self._transport.can_write_eof():
-                    self._transport.write_eof()
-                while await self.read():  # discard until the client closes too
-                    pass
-        self._transport.close()  # (what is still unsent goes first)
-        await anyio.lowlevel.checkpoint()
+    async def linger(self, seconds: float) -> None:
+        """Send FIN, then read and discard for up to ``seconds``: the client reads what we sent.
+
+        Call ``close()`` after it.
+        """
+        if self._transport.is_closing():
+            return
+        with anyio.move_on_after(seconds):
+            if self._transport.can_write_eof():
+                self._transport.write_eof()
+            while await self.read():  # discard until the client closes too
+                pass
+
+    def close(self) -> None:
+        """Close the connection (what is still unsent goes first)."""
+        self._transport.close()

@@ -318,8 +318,10 @@ class HTTP11Protocol:
         finally:
             # Close the socket now, then wait for app tasks still finishing
             # background work after their responses.
-            with anyio.CancelScope(shield=True):
-                await self.transport.aclose(linger=self._linger)
+            if self._linger:
+                with anyio.CancelScope(shield=True):
+                    await self.transport.linger(self._linger)
+            self.transport.close()
             await self._wait_for_apps()
 
     def _start_app(self, cycle: _Cycle) -> None:
@@ -371,7 +373,10 @@ class HTTP11Protocol:
         head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
         problem = head.problem(self.config)
         if problem is None and not head.end:  # (a pipelined head may be all here already)
-            problem = await self._read_head(head, closed)
+            try:
+                problem = await self._read_head(head, closed)
+            finally:
+                self._idle = None
             if problem is _CLOSE:
                 return None
         if problem is not None:
@@ -390,35 +395,38 @@ class HTTP11Protocol:
         return event
 
     async def _read_head(self, head: _Head, closed: bool) -> tuple[int, str] | None:
-        """Read until ``head`` is complete: None, or the problem with it (or ``_CLOSE``)."""
-        # The whole head must come within read_timeout of its first byte. PERF: one
-        # cancel scope for all its reads, not one per read - a client sending a byte
-        # at a time makes a read per byte, and a scope per read was a third of it.
+        """Read until ``head`` is complete: None, or the problem with it (or ``_CLOSE``).
+
+        An idle connection may wait ``keep_alive_timeout`` for the first byte of
+        its next request; from that byte on, the whole head must come within
+        ``read_timeout``. PERF: one cancel scope for all of it - its deadline
+        moves from the one to the other - not one per read: a client sending a
+        byte at a time makes a read per byte, and a scope per read was a third
+        of it.
+        """
         timer = anyio.CancelScope()
         with timer:
             while True:
                 if closed or (self.stopping and not head.data):
                     return _CLOSE
-                if head.data:
-                    if timer.deadline == math.inf:  # the first bytes of a pipelined request
-                        timer.deadline = anyio.current_time() + self.config.read_timeout
-                    data = await self.transport.read()
-                else:
-                    data = b""
-                    with anyio.move_on_after(self.config.keep_alive_timeout) as self._idle:
-                        data = await self.transport.read()
+                if not head.data:  # idle: a graceful shutdown may cancel the wait
+                    self._idle = timer
+                    timer.deadline = anyio.current_time() + self.config.keep_alive_timeout
+                elif timer.deadline == math.inf or self._idle is not None:  # the first bytes
                     self._idle = None
-                    if not data:  # idle for too long, shutting down, or the client left
-                        return _CLOSE
                     timer.deadline = anyio.current_time() + self.config.read_timeout
+                data = await self.transport.read()
+                if not data and not head.data:  # the client left between requests
+                    return _CLOSE
                 self.h11.receive_data(data)  # b"" tells h11 the client closed its side
                 head.add(data)
                 closed = not data
                 problem = head.problem(self.config)
                 if problem is not None or head.end:
                     return problem
-        # slowloris: a byte now and then, never a whole head
-        return 408, "the request head did not arrive in time"
+        if not head.data:  # idle for too long, or shutting down
+            return _CLOSE
+        return 408, "the request head did not arrive in time"  # slowloris
 
     def _scope(self, request: h11.Request, kind: str) -> Scope:
         target, headers = request.target, list(request.headers)
