@@ -315,6 +315,10 @@ class HTTP11Protocol:
     async def run(self) -> None:
         try:
             await self._serve()
+        except BaseException:  # cancelled (a forced shutdown): so are the app tasks
+            for task in self._apps:
+                task.cancel()
+            raise
         finally:
             # Close the socket now, then wait for app tasks still finishing
             # background work after their responses.
@@ -690,8 +694,9 @@ class _Cycle:
         self.body: MemoryObjectReceiveStream[Message] | None = None
         if whole_body is None:
             self.body_to_app, self.body = anyio.create_memory_object_stream[Message](1)
-            self.wants_body = anyio.Event()  # the app called receive(): time for 100 Continue
-        self.done = anyio.Event()  # the response is complete, or never will be
+            self.wants_body = asyncio.Event()  # the app called receive(): time for 100 Continue
+        # (asyncio's events, not anyio's wrappers around them: the server runs on asyncio)
+        self.done = asyncio.Event()  # the response is complete, or never will be
         self.reading = anyio.CancelScope()  # the connection's reads for this request
         self.watching = False  # the connection has read the whole body and watches the socket
         self.expected_continue = connection.h11.they_are_waiting_for_100_continue

@@ -93,7 +93,6 @@ class Server:
         self.connections: set[HTTP11Protocol] = set()
         self._open = 0  # accepted connections, counted from accept() on (max_connections)
         self._tasks: set[asyncio.Task[None]] = set()  # one per connection
-        self._scopes: set[anyio.CancelScope] = set()  # their cancel scopes
         self.stopping = False
         self._stop: anyio.Event | None = None
         self._all_closed: anyio.Event | None = None
@@ -160,8 +159,8 @@ class Server:
                 logger.warning("Cancelling %d connection(s) still busy", len(self.connections))
         finally:
             listener.close()
-            for scope in self._scopes:
-                scope.cancel()
+            for task in self._tasks:
+                task.cancel()
             with anyio.CancelScope(shield=True):
                 while self._tasks:
                     await asyncio.wait(self._tasks)
@@ -169,9 +168,10 @@ class Server:
     def _accepted(self, transport: Transport) -> None:
         """A new connection (called by the event loop): serve it in a task of its own.
 
-        PERF: a plain asyncio task and a cancel scope of ours, as for app tasks
-        (see ``HTTP11Protocol._start_app``): anyio's ``start_soon`` costs more
-        than the rest of a ``Connection: close`` request's set-up.
+        PERF: a plain asyncio task, as for app tasks (see
+        ``HTTP11Protocol._start_app``): anyio's ``start_soon`` costs more than
+        the rest of a ``Connection: close`` request's set-up. A forced shutdown
+        cancels the task itself.
         """
         overloaded = self._open >= self.config.max_connections
         self._open += 1
@@ -186,15 +186,11 @@ class Server:
         self.connections.add(connection)
         if self.stopping:
             connection.shutdown()
-        scope = anyio.CancelScope()  # what a forced shutdown cancels
-        self._scopes.add(scope)
         try:
-            with scope:
-                await connection.run()
+            await connection.run()
         except Exception:  # a bug here must cost one connection, not the server
             logger.exception("Error while serving a connection")
         finally:
-            self._scopes.discard(scope)
             self._open -= 1
             self.connections.discard(connection)
             if self.stopping and not self.connections and self._all_closed is not None:
