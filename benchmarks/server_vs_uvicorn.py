@@ -90,11 +90,11 @@ class Running:
         self.label = label
         self.port = _free_port()
         command = [sys.executable, *SERVERS[label], "--host", "127.0.0.1", "--port", str(self.port)]
-        if settings.server_cpus is not None:
-            command = ["taskset", "-c", settings.server_cpus, *command]
-        if callgrind_dir is not None:
+        if callgrind_dir is not None:  # (valgrind outside taskset: it does not follow exec)
             command = ["valgrind", "--tool=callgrind",
                        f"--callgrind-out-file={callgrind_dir}/callgrind.%p", *command]
+        if settings.server_cpus is not None:
+            command = ["taskset", "-c", settings.server_cpus, *command]
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self.process = subprocess.Popen(command, cwd=harness.REPO, stdout=self._log,
                                         stderr=subprocess.STDOUT,
