@@ -71,6 +71,7 @@ class _Buffer(asyncio.Protocol):
         self.ended = False  # the client closed its side, or the connection broke
         self.paused = False  # reading paused: _HIGH_WATER bytes wait unread
         self.reader: asyncio.Future[None] | None = None  # a read() waiting for bytes
+        self.stopped = False  # Transport.stop_reading() woke the reader
         self.writable: asyncio.Future[None] | None = None  # set while writes must wait
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -142,15 +143,30 @@ class Transport:
 
     async def read(self) -> bytes:
         """The next bytes the client sent; ``b""`` if it has gone."""
+        data = await self.read_or_stop()
+        assert data is not None  # (only a read_or_stop() is stopped)
+        return data
+
+    async def read_or_stop(self) -> bytes | None:
+        """``read()``, or None as soon as ``stop_reading()`` is called.
+
+        PERF: the way to end a read whose result nobody needs any more (the
+        response is complete and the connection closes) without cancelling
+        it: a cancellation is an exception thrown into the task and caught by
+        a cancel scope, dearer than waking the read with nothing.
+        """
         buffer = self._buffer
         while not buffer.chunks:
             if buffer.ended:
                 return b""
+            buffer.stopped = False
             buffer.reader = asyncio.get_running_loop().create_future()
             try:
                 await buffer.reader
             finally:
                 buffer.reader = None
+            if buffer.stopped:
+                return None
         data = buffer.chunks.popleft()
         buffer.buffered -= len(data)
         if buffer.paused and buffer.buffered < _HIGH_WATER:
@@ -158,6 +174,15 @@ class Transport:
             if not self._transport.is_closing():
                 self._transport.resume_reading()
         return data
+
+    def stop_reading(self) -> bool:
+        """Make a ``read_or_stop()`` waiting now return None; False if none is waiting."""
+        reader = self._buffer.reader
+        if reader is None or reader.done():
+            return False
+        self._buffer.stopped = True
+        reader.set_result(None)
+        return True
 
     async def write(self, data: bytes) -> None:
         """Hand ``data`` to the kernel; raise ``ClientDisconnected`` if the client has gone."""

@@ -344,8 +344,8 @@ class HTTP11Protocol:
 
     async def _wait_for_apps(self) -> None:
         try:
-            while self._apps:
-                await asyncio.wait(self._apps)
+            while pending := [task for task in self._apps if not task.done()]:
+                await asyncio.wait(pending)  # (often none: the app returned with its response)
         except BaseException:  # cancelled (a forced shutdown): they are cancelled too
             for task in self._apps:
                 task.cancel()
@@ -551,8 +551,8 @@ class HTTP11Protocol:
         ):
             cycle.reading.deadline = anyio.current_time() + self.config.keep_alive_timeout
             self._idle = cycle.reading  # a graceful shutdown may cancel it now
-        else:
-            cycle.reading.cancel()
+        elif not (cycle.watching and self.transport.stop_reading()):
+            cycle.reading.cancel()  # (stop_reading: the same for _watch's read, and cheaper)
 
     def _whole_body(self, length: int | None) -> Message | None:
         """The body as one message if it is all buffered already, else None (stream it)."""
@@ -640,7 +640,9 @@ class HTTP11Protocol:
         cycle.watching = True
         buffered = len(self.h11.trailing_data[0])
         while buffered <= self.config.max_header_bytes:
-            data = await self.transport.read()
+            data = await self.transport.read_or_stop()
+            if data is None:  # stopped by _response_complete: the connection closes
+                return True
             if not data:
                 if not cycle.complete:
                     cycle.client_gone()
