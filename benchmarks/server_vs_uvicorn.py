@@ -277,7 +277,7 @@ def report(settings: Settings, results: dict[str, dict[str, list[Round]]],
     parts = []
     summary = []
     for name, rounds in results.items():
-        parts.append(f"## {name}\n\n{_table(settings, rounds)}")
+        parts.append(f"## {name}\n\n{_table(settings, rounds).rstrip()}")
         rps = {label: Sample([r.wrk.rps for r in rs]) for label, rs in rounds.items()}
         summary.append(
             f"- {name}: `{MINIMAL}` serves {harness.ratio(rps[MINIMAL], rps[H11]).median:.2f}x "
