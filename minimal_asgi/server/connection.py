@@ -20,8 +20,8 @@ that both protocols share live here:
 
 PERF: this used to be anyio's ``SocketStream``, which does two things per
 call that a server pays for on every request: each ``receive()`` turns reading
-on and then off again (two ``epoll_ctl`` system calls when the loop is
-uvloop), and each ``send()`` waits for the loop to flush the bytes before it
+on and then off again (a change to what the event loop watches, each time),
+and each ``send()`` waits for the loop to flush the bytes before it
 returns (a write buffer limit of zero), one more turn of the event loop per
 write. Here the socket stays registered for reading and the bytes wait in
 ``_Buffer`` until ``read()`` takes them - up to ``_HIGH_WATER``, after which

@@ -333,8 +333,9 @@ class HTTP11Protocol:
 
         PERF: a plain asyncio task, not anyio's ``TaskGroup.start_soon``: anyio
         gives each task it starts a cancel scope and an event of its own, and a
-        task group per connection costs a cancel scope more - together about a
-        third of the server's time per request (see docs/10-the-server.md).
+        task group per connection costs a cancel scope more (with anyio's accept
+        loop, a sixth to a quarter of a request's instructions: see
+        docs/10-the-server.md).
         What the task group did, ``_wait_for_apps`` does: the connection ends
         when its app tasks do, and cancelling it cancels them.
         """
