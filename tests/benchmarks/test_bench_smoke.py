@@ -191,18 +191,3 @@ def test_the_jobs_benchmark_runs_tiny_on_redis(
     jobs.main(["--jobs", "20", "--slow-jobs", "20", "--requests", "5"])
     report = (tmp_path / "jobs.md").read_text()
     assert "| Redis Streams |" in report and "jobs of 100 ms" in report
-
-
-@pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "connection-close"])
-def test_the_server_benchmark_client_gets_its_answers(close: bool) -> None:
-    """The blocking client that ``server_vs_uvicorn --instructions`` counts with."""
-    from benchmarks import server_vs_uvicorn
-    from tests.server import apps
-    from tests.server.servers import minimal_asgi_server
-
-    with minimal_asgi_server(apps.hello) as (_, port):
-        server_vs_uvicorn._requests(port, 3, close)  # raises unless every answer is 200
-    assert server_vs_uvicorn.SCENARIOS["Connection: close"].wrk_env()["BENCH_HEADERS"] == (
-        "Connection: close"
-    )
-    assert "BENCH_HEADERS" not in server_vs_uvicorn.SCENARIOS["keep-alive"].wrk_env()
