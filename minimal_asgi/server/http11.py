@@ -37,6 +37,7 @@ rule that HTTP/1.0 connections close after one response.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -80,6 +81,7 @@ _METHODS = frozenset(
 )
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _LINGER_SECONDS = 1.0  # how long a refused client may go on sending before we close
+_CLOSE = (0, "close without an answer")  # _read_head: the client left, or idled too long
 _CLIENT_CLOSED_REQUEST = 499  # nginx's log-only status: the client left before the response ended
 
 
@@ -300,6 +302,7 @@ class HTTP11Protocol:
         self._idle: anyio.CancelScope | None = None  # set while waiting for a next request
         self._websocket: WebSocketSession | None = None
         self._linger = 0.0
+        self._apps: set[asyncio.Task[None]] = set()  # app tasks still running (see _start_app)
 
     def shutdown(self) -> None:
         """Graceful shutdown: close now if idle, else once the response in flight is done."""
@@ -310,16 +313,46 @@ class HTTP11Protocol:
             self._websocket.shutdown()
 
     async def run(self) -> None:
-        async with anyio.create_task_group() as tasks:
-            try:
-                await self._serve(tasks)
-            finally:
-                # Close the socket now; the task group still waits for app tasks
-                # finishing background work after their responses.
+        try:
+            await self._serve()
+        except BaseException:  # cancelled (a forced shutdown): so are the app tasks
+            for task in self._apps:
+                task.cancel()
+            raise
+        finally:
+            # Close the socket now, then wait for app tasks still finishing
+            # background work after their responses.
+            if self._linger:
                 with anyio.CancelScope(shield=True):
-                    await self.transport.aclose(linger=self._linger)
+                    await self.transport.linger(self._linger)
+            self.transport.close()
+            await self._wait_for_apps()
 
-    async def _serve(self, tasks: anyio.abc.TaskGroup) -> None:
+    def _start_app(self, cycle: _Cycle) -> None:
+        """Run the app for ``cycle`` in a task of its own.
+
+        PERF: a plain asyncio task, not anyio's ``TaskGroup.start_soon``: anyio
+        gives each task it starts a cancel scope and an event of its own, and a
+        task group per connection costs a cancel scope more (with anyio's accept
+        loop, a sixth to a quarter of a request's instructions: see
+        docs/10-the-server.md).
+        What the task group did, ``_wait_for_apps`` does: the connection ends
+        when its app tasks do, and cancelling it cancels them.
+        """
+        task = asyncio.get_running_loop().create_task(cycle.run())
+        self._apps.add(task)
+        task.add_done_callback(self._apps.discard)
+
+    async def _wait_for_apps(self) -> None:
+        try:
+            while pending := [task for task in self._apps if not task.done()]:
+                await asyncio.wait(pending)  # (often none: the app returned with its response)
+        except BaseException:  # cancelled (a forced shutdown): they are cancelled too
+            for task in self._apps:
+                task.cancel()
+            raise
+
+    async def _serve(self) -> None:
         while True:
             request = await self._next_request()
             if request is None:
@@ -334,7 +367,7 @@ class HTTP11Protocol:
                 )
                 await self._websocket.run()
                 return
-            if not await self._run_cycle(request, tasks):
+            if not await self._run_cycle(request):
                 return
             self.h11.start_next_cycle()
 
@@ -343,36 +376,14 @@ class HTTP11Protocol:
         """Wait for the next request head and parse it; None means: close."""
         buffered, closed = self.h11.trailing_data
         head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
-        problem = None
-        # The whole head must come within read_timeout of its first byte. PERF: one
-        # cancel scope for all its reads, not one per read - a client sending a byte
-        # at a time makes a read per byte, and a scope per read was a third of it.
-        timer = anyio.CancelScope()
-        with timer:
-            while True:
-                problem = head.problem(self.config)
-                if problem is not None or head.end:
-                    break
-                if closed or (self.stopping and not head.data):
-                    return None
-                if head.data:
-                    if timer.deadline == math.inf:  # the first bytes of a pipelined request
-                        timer.deadline = anyio.current_time() + self.config.read_timeout
-                    data = await self.transport.read()
-                else:
-                    data = b""
-                    with anyio.move_on_after(self.config.keep_alive_timeout) as self._idle:
-                        data = await self.transport.read()
-                    self._idle = None
-                    if not data:  # idle for too long, shutting down, or the client left
-                        return None
-                    timer.deadline = anyio.current_time() + self.config.read_timeout
-                self.h11.receive_data(data)  # b"" tells h11 the client closed its side
-                head.add(data)
-                closed = not data
-        if timer.cancelled_caught:  # slowloris: a byte now and then, never a whole head
-            await self._refuse(408, "the request head did not arrive in time")
-            return None
+        problem = head.problem(self.config)
+        if problem is None and not head.end:  # (a pipelined head may be all here already)
+            try:
+                problem = await self._read_head(head, closed)
+            finally:
+                self._idle = None
+            if problem is _CLOSE:
+                return None
         if problem is not None:
             await self._refuse(*problem)
             return None
@@ -387,6 +398,40 @@ class HTTP11Protocol:
             await self._refuse(*problem, event)
             return None
         return event
+
+    async def _read_head(self, head: _Head, closed: bool) -> tuple[int, str] | None:
+        """Read until ``head`` is complete: None, or the problem with it (or ``_CLOSE``).
+
+        An idle connection may wait ``keep_alive_timeout`` for the first byte of
+        its next request; from that byte on, the whole head must come within
+        ``read_timeout``. PERF: one cancel scope for all of it - its deadline
+        moves from the one to the other - not one per read: a client sending a
+        byte at a time makes a read per byte, and a scope per read was a third
+        of it.
+        """
+        timer = anyio.CancelScope()
+        with timer:
+            while True:
+                if closed or (self.stopping and not head.data):
+                    return _CLOSE
+                if not head.data:  # idle: a graceful shutdown may cancel the wait
+                    self._idle = timer
+                    timer.deadline = anyio.current_time() + self.config.keep_alive_timeout
+                elif timer.deadline == math.inf or self._idle is not None:  # the first bytes
+                    self._idle = None
+                    timer.deadline = anyio.current_time() + self.config.read_timeout
+                data = await self.transport.read()
+                if not data and not head.data:  # the client left between requests
+                    return _CLOSE
+                self.h11.receive_data(data)  # b"" tells h11 the client closed its side
+                head.add(data)
+                closed = not data
+                problem = head.problem(self.config)
+                if problem is not None or head.end:
+                    return problem
+        if not head.data:  # idle for too long, or shutting down
+            return _CLOSE
+        return 408, "the request head did not arrive in time"  # slowloris
 
     def _scope(self, request: h11.Request, kind: str) -> Scope:
         target, headers = request.target, list(request.headers)
@@ -443,7 +488,7 @@ class HTTP11Protocol:
             log_request(self.transport.client, line, status, len(body), 0.0)
 
     # -- 2 to 5. one request, one response -------------------------------------------
-    async def _run_cycle(self, request: h11.Request, tasks: anyio.abc.TaskGroup) -> bool:
+    async def _run_cycle(self, request: h11.Request) -> bool:
         """Run the app on ``request``; True if the connection can carry another request."""
         scope = self._scope(request, "http")
         length = _body_length(scope["headers"])
@@ -463,7 +508,7 @@ class HTTP11Protocol:
                 return False
         cycle = _Cycle(self, scope, request, self._whole_body(length))
         cycle.chunk_lines = chunk_lines
-        tasks.start_soon(cycle.run)
+        self._start_app(cycle)
         try:
             with cycle.reading:  # see _response_complete: cancelled, or given a deadline
                 if cycle.whole_body is None and not await self._feed_body(cycle):
@@ -507,8 +552,8 @@ class HTTP11Protocol:
         ):
             cycle.reading.deadline = anyio.current_time() + self.config.keep_alive_timeout
             self._idle = cycle.reading  # a graceful shutdown may cancel it now
-        else:
-            cycle.reading.cancel()
+        elif not (cycle.watching and self.transport.stop_reading()):
+            cycle.reading.cancel()  # (stop_reading: the same for _watch's read, and cheaper)
 
     def _whole_body(self, length: int | None) -> Message | None:
         """The body as one message if it is all buffered already, else None (stream it)."""
@@ -596,7 +641,9 @@ class HTTP11Protocol:
         cycle.watching = True
         buffered = len(self.h11.trailing_data[0])
         while buffered <= self.config.max_header_bytes:
-            data = await self.transport.read()
+            data = await self.transport.read_or_stop()
+            if data is None:  # stopped by _response_complete: the connection closes
+                return True
             if not data:
                 if not cycle.complete:
                     cycle.client_gone()
@@ -650,8 +697,9 @@ class _Cycle:
         self.body: MemoryObjectReceiveStream[Message] | None = None
         if whole_body is None:
             self.body_to_app, self.body = anyio.create_memory_object_stream[Message](1)
-            self.wants_body = anyio.Event()  # the app called receive(): time for 100 Continue
-        self.done = anyio.Event()  # the response is complete, or never will be
+            self.wants_body = asyncio.Event()  # the app called receive(): time for 100 Continue
+        # (asyncio's events, not anyio's wrappers around them: the server runs on asyncio)
+        self.done = asyncio.Event()  # the response is complete, or never will be
         self.reading = anyio.CancelScope()  # the connection's reads for this request
         self.watching = False  # the connection has read the whole body and watches the socket
         self.expected_continue = connection.h11.they_are_waiting_for_100_continue
