@@ -413,12 +413,16 @@ class HTTP11Protocol:
     async def _next_request(self) -> h11.Request | None:
         """Wait for the next request head and parse it; None means: close."""
         buffered, closed = self.h11.trailing_data
-        head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
-        problem = head.problem(self.config)
-        if problem is None and not head.end:  # (a pipelined head may be all here already)
-            problem = await self._read_head(head, closed)
-            if problem is _CLOSE:
-                return None
+        blank_line = _END_OF_HEAD.search(buffered)
+        if blank_line is not None:  # PERF: all here already (read by _watch, or pipelined)
+            problem = head_problem(buffered[: blank_line.end()], True, self.config)
+        else:
+            head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
+            problem = head.problem(self.config)
+            if problem is None and not head.end:
+                problem = await self._read_head(head, closed)
+                if problem is _CLOSE:
+                    return None
         if problem is not None:
             await self._refuse(*problem)
             return None
@@ -595,7 +599,7 @@ class HTTP11Protocol:
 
     def _whole_body(self, length: int | None) -> Message | None:
         """The body as one message if it is all buffered already, else None (stream it)."""
-        if length is None or len(self.h11.trailing_data[0]) < length:
+        if length is None or (length and len(self.h11.trailing_data[0]) < length):
             return None  # chunked (length unknown), or still on its way
         body = b""
         while not isinstance(event := self.h11.next_event(), h11.EndOfMessage):
