@@ -307,6 +307,17 @@ def _serialize(connection: h11.Connection, event: h11.Event) -> bytes:
     return data
 
 
+def _headers(request: h11.Request) -> list[tuple[bytes, bytes]]:
+    """The request's headers as ASGI wants them: lower-case names, in order, repeats kept.
+
+    PERF: not ``list(request.headers)``: h11's ``Headers`` is a ``Sequence``,
+    and the iteration it inherits from ``collections.abc`` calls
+    ``__getitem__`` once per header and ends by catching an ``IndexError``;
+    ``raw_items()`` is a plain list (h11 lower-cases names with ``bytes.lower``).
+    """
+    return [(name.lower(), value) for name, value in request.headers.raw_items()]
+
+
 def _body_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     """The body's length from its framing headers: None when chunked (unknown up front)."""
     for name, value in headers:
@@ -398,14 +409,15 @@ class HTTP11Protocol:
             if self.overloaded:
                 await self._refuse(503, "too many connections; retry later", request)
                 return
-            if is_websocket_upgrade(request):
-                scope = self._scope(request, "websocket")
+            headers = _headers(request)
+            if is_websocket_upgrade(request.method, headers):
+                scope = self._scope(request, headers, "websocket")
                 self._websocket = WebSocketSession(
                     self.transport, self.h11, request, scope, self.app, self.config
                 )
                 await self._websocket.run()
                 return
-            if not await self._run_cycle(request):
+            if not await self._run_cycle(request, headers):
                 return
             self.h11.start_next_cycle()
 
@@ -475,8 +487,8 @@ class HTTP11Protocol:
             return _CLOSE
         return 408, "the request head did not arrive in time"  # slowloris
 
-    def _scope(self, request: h11.Request, kind: str) -> Scope:
-        target, headers = request.target, list(request.headers)
+    def _scope(self, request: h11.Request, headers: list[tuple[bytes, bytes]], kind: str) -> Scope:
+        target = request.target
         if target[:1] != b"/" and target != b"*":
             # Absolute-form: RFC 9112 section 3.2.2 has the server take the host from
             # the target and ignore the Host header, so the app sees one host, not two.
@@ -530,9 +542,9 @@ class HTTP11Protocol:
             log_request(self.transport.client, line, status, len(body), 0.0)
 
     # -- 2 to 5. one request, one response -------------------------------------------
-    async def _run_cycle(self, request: h11.Request) -> bool:
+    async def _run_cycle(self, request: h11.Request, headers: list[tuple[bytes, bytes]]) -> bool:
         """Run the app on ``request``; True if the connection can carry another request."""
-        scope = self._scope(request, "http")
+        scope = self._scope(request, headers, "http")
         length = _body_length(scope["headers"])
         if length is not None and length > self.config.max_body_bytes:
             # Refused before reading a byte of it; a client that sent
