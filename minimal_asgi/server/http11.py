@@ -599,6 +599,7 @@ class HTTP11Protocol:
         """
         if (
             cycle.watching
+            and not cycle.stopped
             and self.h11.our_state is h11.DONE
             and self.h11.their_state is h11.DONE
             and not self.stopping
