@@ -169,7 +169,8 @@ class _Head:
         self.end = 0  # the head's length once its blank line has arrived; 0 until then
         self.line_ended = False
         self.line_length = 0  # the request line's, without its line ending (so far)
-        self.add(buffered)
+        if buffered:
+            self.add(buffered)
 
     def add(self, data: bytes) -> None:
         start = len(self.data)
@@ -471,15 +472,15 @@ class HTTP11Protocol:
                     break
                 if not data and not head.data:  # the client left between requests
                     return _CLOSE
-                if idle:  # the first bytes: the rest of the head has read_timeout to come
-                    idle = self._idle = False
-                    alarm.set(self.config.read_timeout)
                 self.h11.receive_data(data)  # b"" tells h11 the client closed its side
                 head.add(data)
                 closed = not data
                 problem = head.problem(self.config)
                 if problem is not None or head.end:
                     return problem
+                if idle:  # the first bytes, not the whole head: the rest has read_timeout
+                    idle = self._idle = False
+                    alarm.set(self.config.read_timeout)
         finally:
             self._idle = False
             alarm.clear()
