@@ -441,6 +441,7 @@ class HTTPRequest:
     query: str = ""
     body: bytes = b""
     content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # more request headers (wrk only), e.g. Connection
 
     @property
     def target(self) -> str:
@@ -471,6 +472,8 @@ class HTTPRequest:
 
     def wrk_env(self) -> dict[str, str]:
         env = {"BENCH_METHOD": self.method}
+        if self.headers:
+            env["BENCH_HEADERS"] = "\n".join(f"{name}: {value}" for name, value in self.headers)
         if self.body:
             env["BENCH_BODY"] = self.body.decode()
             env["BENCH_CONTENT_TYPE"] = self.content_type or "application/octet-stream"

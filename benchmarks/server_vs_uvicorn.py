@@ -7,20 +7,31 @@ under three servers, each one process on one pinned CPU:
 * ``uvicorn --http h11``: the same parser, h11, driven by uvicorn's asyncio protocol code;
 * ``uvicorn --http httptools``: what uvicorn deploys with, a C parser (llhttp).
 
-wrk loads each in turn, the rounds interleaved (A B C, C B A, ...), and the
-report gives requests per second with the ratios, latency, and the CPU time
-each server process spent per request (read from /proc, so it holds even when
-the machine is busy). The server does not need to win: the docs
-(docs/10-the-server.md) explain where the time goes, and these figures say how much.
+Two scenarios: **keep-alive** (wrk's connections carry request after
+request) and **Connection: close** (every request on a new connection: accept,
+set-up and close paid each time). wrk loads each server in turn, the rounds
+interleaved (A B C, C B A, ...), and the report gives requests per second with
+the ratios to uvicorn on h11, latency, and the CPU time each server process
+spent per request (read from /proc, so it holds better than requests per second
+when the machine is busy).
+
+``--instructions`` adds the figure that does not move with the machine's load:
+each server runs under valgrind's callgrind, a small blocking client sends
+requests one after the other (``INSTRUCTION_REQUESTS`` of them, after a
+warm-up), and the server process's instructions over those requests
+(``callgrind_control`` zeroes the counters before and dumps them after) are
+divided by their number. docs/10-the-server.md explains where the time went.
 
 Run: ``python -m benchmarks.server_vs_uvicorn --quick`` (needs wrk; taskset to pin).
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,9 +47,14 @@ from benchmarks.harness import SPREAD_NOTE, HTTPRequest, Sample, Settings, WrkRe
 
 NAME = "server_vs_uvicorn"
 APP = "examples.hello.app:app"
-REQUEST = HTTPRequest(path="/")
+SCENARIOS = {
+    "keep-alive": HTTPRequest(path="/"),
+    "Connection: close": HTTPRequest(path="/", headers=(("Connection", "close"),)),
+}
 EXPECTED = {"message": "Hello, world"}
 MINIMAL = "minimal_asgi.server"
+H11 = "uvicorn --http h11"
+INSTRUCTION_REQUESTS = 400
 SERVERS: dict[str, list[str]] = {
     MINIMAL: ["-m", "minimal_asgi.server", APP, "--no-access-log", "--log-level", "warning"],
     "uvicorn --http h11": [
@@ -70,22 +86,26 @@ def _cpu_seconds(pid: int) -> float | None:
 class Running:
     """One server process on a free port, pinned to the server CPU; stopped on exit."""
 
-    def __init__(self, label: str, settings: Settings) -> None:
+    def __init__(self, label: str, settings: Settings, callgrind_dir: str | None = None) -> None:
         self.label = label
         self.port = _free_port()
         command = [sys.executable, *SERVERS[label], "--host", "127.0.0.1", "--port", str(self.port)]
+        if callgrind_dir is not None:  # (valgrind outside taskset: it does not follow exec)
+            command = ["valgrind", "--tool=callgrind",
+                       f"--callgrind-out-file={callgrind_dir}/callgrind.%p", *command]
         if settings.server_cpus is not None:
             command = ["taskset", "-c", settings.server_cpus, *command]
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self.process = subprocess.Popen(command, cwd=harness.REPO, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT,
+                                        env={**os.environ, "PYTHONHASHSEED": "0"})
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{REQUEST.target}"
+        return f"http://127.0.0.1:{self.port}/"
 
     def __enter__(self) -> Running:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300  # (under callgrind, start-up takes minutes)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"{self.label} exited:\n{self.log()}")
@@ -105,7 +125,7 @@ class Running:
         """The same answer from every server before anything is timed."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            connection.request("GET", REQUEST.target)
+            connection.request("GET", "/")
             response = connection.getresponse()
             body = response.read()
         finally:
@@ -130,19 +150,21 @@ class Round:
     cpu_us: float | None  # server CPU time per request, in µs
 
 
-def measure(settings: Settings) -> dict[str, list[Round]]:
+def measure(settings: Settings) -> dict[str, dict[str, list[Round]]]:
+    """For each scenario, each server's rounds."""
     with ExitStack() as stack:
         servers = {label: stack.enter_context(Running(label, settings)) for label in SERVERS}
         for server in servers.values():
             server.check()
             progress(f"  warming up {server.label}")
-            harness.run_wrk(server.url, REQUEST, connections=settings.connections,
-                            duration=settings.warmup, cpus=settings.wrk_cpus)
+            for request in SCENARIOS.values():
+                harness.run_wrk(server.url, request, connections=settings.connections,
+                                duration=settings.warmup, cpus=settings.wrk_cpus)
 
-        def one_round(label: str) -> Round:
+        def one_round(label: str, request: HTTPRequest) -> Round:
             server = servers[label]
             before = _cpu_seconds(server.process.pid)
-            result = harness.run_wrk(server.url, REQUEST, connections=settings.connections,
+            result = harness.run_wrk(server.url, request, connections=settings.connections,
                                      duration=settings.duration, cpus=settings.wrk_cpus)
             after = _cpu_seconds(server.process.pid)
             cpu = None
@@ -150,10 +172,79 @@ def measure(settings: Settings) -> dict[str, list[Round]]:
                 cpu = (after - before) / result.requests * 1e6
             return Round(result, cpu)
 
-        return harness.interleave(list(SERVERS), one_round, settings.rounds, "servers")
+        return {
+            name: harness.interleave(list(SERVERS), lambda label, r=request: one_round(label, r),
+                                     settings.rounds, name)
+            for name, request in SCENARIOS.items()
+        }
 
 
-def report(settings: Settings, rounds: dict[str, list[Round]]) -> str:
+# -- instructions per request: one server at a time, under callgrind ------------------
+def _requests(port: int, count: int, close: bool) -> None:
+    """``count`` GET / one after the other: on one connection, or one connection each."""
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    request += b"Connection: close\r\n\r\n" if close else b"\r\n"
+    sock: socket.socket | None = None
+    for _ in range(count):
+        if sock is None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        sock.sendall(request)
+        response = b""
+        while not _complete(response, close):
+            data = sock.recv(65536)
+            if not data:
+                break
+            response += data
+        if not response.startswith(b"HTTP/1.1 200"):
+            raise SystemExit(f"unexpected answer: {response[:200]!r}")
+        if close:
+            sock.close()
+            sock = None
+    if sock is not None:
+        sock.close()
+
+
+def _complete(response: bytes, close: bool) -> bool:
+    end = response.find(b"\r\n\r\n")
+    if end < 0 or close:  # with Connection: close the server's FIN ends the response
+        return False
+    for line in response[:end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(response) >= end + 4 + int(value)
+    return False
+
+
+def _callgrind_total(directory: str, pid: int, label: str) -> int:
+    subprocess.run(["callgrind_control", "-d", label, str(pid)], check=True,
+                   capture_output=True)
+    dumps = sorted(Path(directory).glob(f"callgrind.{pid}.*"), key=lambda p: p.stat().st_mtime)
+    found = re.search(r"^(?:summary|totals): (\d+)", dumps[-1].read_text(), re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"no total in {dumps[-1]}")
+    return int(found.group(1))
+
+
+def count_instructions(settings: Settings) -> dict[str, dict[str, float]]:
+    """Instructions per request of each server process, per scenario."""
+    counts: dict[str, dict[str, float]] = {}
+    for label in SERVERS:
+        progress(f"  counting instructions: {label} (under callgrind, minutes)")
+        with tempfile.TemporaryDirectory() as directory, \
+                Running(label, settings, callgrind_dir=directory) as server:
+            pid = server.process.pid
+            for name in SCENARIOS:
+                close = name != "keep-alive"
+                _requests(server.port, 100, close)  # warm: imports, caches
+                subprocess.run(["callgrind_control", "-z", str(pid)], check=True,
+                               capture_output=True)
+                _requests(server.port, INSTRUCTION_REQUESTS, close)
+                total = _callgrind_total(directory, pid, name.replace(" ", "_"))
+                counts.setdefault(label, {})[name] = total / INSTRUCTION_REQUESTS
+    return counts
+
+
+def _table(settings: Settings, rounds: dict[str, list[Round]]) -> str:
     rps = {label: Sample([r.wrk.rps for r in rs]) for label, rs in rounds.items()}
     rows = []
     for label, samples in rounds.items():
@@ -162,55 +253,96 @@ def report(settings: Settings, rounds: dict[str, list[Round]]) -> str:
         rows.append([
             f"`{label}`",
             rps[label].show(harness.fmt_rps),
-            harness.ratio(rps[label], rps[MINIMAL]).show(harness.fmt_ratio),
+            harness.ratio(rps[label], rps[H11]).show(harness.fmt_ratio),
             harness.fmt_ms(Sample([r.wrk.p50_ms for r in samples]).median),
             harness.fmt_ms(Sample([r.wrk.p99_ms for r in samples]).median),
             Sample(cpu).show(harness.fmt_us) if cpu else "—",
             str(errors),
         ])  # fmt: skip
-    table = harness.markdown_table(
-        ["server", "requests/s", f"x `{MINIMAL}`", "p50 ms", "p99 ms", "CPU µs/request",
-         "errors"],
+    return harness.markdown_table(
+        ["server", "requests/s", f"x `{H11}`", "p50 ms", "p99 ms", "CPU µs/request", "errors"],
         rows,
     )
-    h11, httptools = rps["uvicorn --http h11"], rps["uvicorn --http httptools"]
-    summary = (
-        f"`{MINIMAL}` serves {harness.ratio(rps[MINIMAL], h11).median:.2f}x the requests of "
-        f"uvicorn on the same parser (h11), and "
-        f"{harness.ratio(rps[MINIMAL], httptools).median:.2f}x those of uvicorn as deployed "
-        "(httptools)."
-    )
+
+
+def _cpu_ratio(rounds: dict[str, list[Round]]) -> float:
+    def median_cpu(label: str) -> float:
+        return Sample([r.cpu_us for r in rounds[label] if r.cpu_us is not None]).median
+
+    return median_cpu(MINIMAL) / median_cpu(H11)
+
+
+def report(settings: Settings, results: dict[str, dict[str, list[Round]]],
+           instructions: dict[str, dict[str, float]] | None) -> str:
+    parts = []
+    summary = []
+    for name, rounds in results.items():
+        parts.append(f"## {name}\n\n{_table(settings, rounds).rstrip()}")
+        rps = {label: Sample([r.wrk.rps for r in rs]) for label, rs in rounds.items()}
+        summary.append(
+            f"- {name}: `{MINIMAL}` serves {harness.ratio(rps[MINIMAL], rps[H11]).median:.2f}x "
+            f"the requests of uvicorn on the same parser (h11), spending "
+            f"{_cpu_ratio(rounds):.2f}x its CPU time per request; "
+            f"{harness.ratio(rps[MINIMAL], rps['uvicorn --http httptools']).median:.2f}x "
+            "the requests of uvicorn as deployed (httptools)."
+        )
+    if instructions is not None:
+        rows = []
+        for label, counts in instructions.items():
+            cells = [f"`{label}`"]
+            for name in SCENARIOS:
+                cells += [f"{counts[name]:,.0f}", f"{counts[name] / instructions[H11][name]:.2f}x"]
+            rows.append(cells)
+        headers = ["server"]
+        for name in SCENARIOS:
+            headers += [f"{name}: instructions/request", f"x `{H11}`"]
+        parts.append(
+            "## Instructions per request (independent of the machine's load)\n\n"
+            f"The server process under callgrind, {INSTRUCTION_REQUESTS} requests sent one "
+            "after the other by a blocking client (after 100 to warm up); fewer is faster.\n\n"
+            + harness.markdown_table(headers, rows)
+        )
     what = (
         f"`GET /` on `{APP}` under each server: one process, {settings.connections} wrk "
-        "connections. CPU µs/request is the server process's user + system time over a run, "
-        "divided by the requests served: the cost of one request, whatever else the machine did."
+        "connections, with keep-alive and with `Connection: close` (a new connection per "
+        "request). CPU µs/request is the server process's user + system time over a run, "
+        "divided by the requests served."
     )
     header = harness.report_header("This server vs uvicorn", settings, what)
-    return f"{header}\n{table}\n{summary}\n\n{SPREAD_NOTE}\n"
+    body = "\n\n".join(parts)
+    return f"{header}\n{body.strip()}\n\n" + "\n".join(summary) + f"\n\n{SPREAD_NOTE}\n"
 
 
-def chart(settings: Settings, rounds: dict[str, list[Round]]) -> None:
+def chart(settings: Settings, results: dict[str, dict[str, list[Round]]]) -> None:
     plt = harness.pyplot(settings)
     if plt is None:
         return
-    labels = list(rounds)
-    figure, ax = plt.subplots(figsize=(7, 3.5))
-    ax.barh(labels, [Sample([r.wrk.rps for r in rounds[label]]).median for label in labels])
-    ax.set_xlabel("requests per second (median of the rounds)")
-    ax.set_title("examples/hello, GET /, one process")
-    ax.invert_yaxis()
+    labels = list(SERVERS)
+    figure, axes = plt.subplots(1, len(results), figsize=(10, 3.5), sharey=True)
+    for ax, (name, rounds) in zip(axes, results.items(), strict=True):
+        ax.barh(labels, [Sample([r.wrk.rps for r in rounds[label]]).median for label in labels])
+        ax.set_xlabel("requests per second (median)")
+        ax.set_title(f"GET /, {name}")
+    axes[0].invert_yaxis()
     harness.save_chart(figure, NAME)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings, _ = harness.parse_settings(f"benchmarks.{NAME}", __doc__ or "", None, argv)
+    def extra(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--instructions", action="store_true",
+                            help="also count instructions per request under valgrind's callgrind")
+
+    settings, args = harness.parse_settings(f"benchmarks.{NAME}", __doc__ or "", extra, argv)
     if not settings.wire:
         raise SystemExit("this benchmark is over the wire only: it needs wrk (see above)")
+    if args.instructions and harness.valgrind_path() is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install -y valgrind)")
     progress("over the wire")
-    rounds = measure(settings)
-    text = report(settings, rounds)
+    results = measure(settings)
+    instructions = count_instructions(settings) if args.instructions else None
+    text = report(settings, results, instructions)
     path = harness.write_report(NAME, text)
-    chart(settings, rounds)
+    chart(settings, results)
     print(text)
     print(f"written: {path}", file=sys.stderr)
 

@@ -10,6 +10,15 @@ if body then
   wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "application/octet-stream"
 end
 
+-- BENCH_HEADERS: more request headers, one "Name: value" a line (e.g. Connection: close)
+local headers = os.getenv("BENCH_HEADERS")
+if headers then
+  for line in headers:gmatch("[^\n]+") do
+    local name, value = line:match("^([^:]+):%s*(.*)$")
+    if name then wrk.headers[name] = value end
+  end
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

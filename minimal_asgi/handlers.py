@@ -6,21 +6,24 @@ plan builder worked out (dependencies.py: the plan and its ``CallShape``) and
 the app's settings, and picks the leanest handler that still does everything
 the route needs:
 
-=========  ==============================================  ===================================
-handler    chosen when                                     per request
-=========  ==============================================  ===================================
-websocket  a WebSocket route                               a WebSocket and its Context, the
-                                                           endpoint, close if left open
-hooked     the app has before/after-request hooks          a Request, the hooks, the endpoint
-                                                           (any shape), a Response for them
-context    the arguments need a Context: dependencies,     a Context resolves the arguments
-           query/header/cookie values, a body, guards
-direct     an async ``endpoint()`` on a static path or     call, then a dict or str goes out
-           ``endpoint(*path_values)``; status has a body   as the two ASGI messages
-request    an async ``endpoint(request)``                  a Request, call, send
-simple     any other shape without a Context (a sync       call (sync: in a worker thread),
-           endpoint; values or the Request by keyword)     send
-=========  ==============================================  ===================================
+============  ==============================================  ===================================
+handler       chosen when                                     per request
+============  ==============================================  ===================================
+websocket     a WebSocket route                               a WebSocket and its Context, the
+                                                              endpoint, close if left open
+hooked        the app has before/after-request hooks          a Request, the hooks, the endpoint
+                                                              (any shape), a Response for them
+dependencies  the arguments are plain async dependencies     the body read, the dependencies
+              (``Depends`` all the way down) and/or a JSON    and the endpoint called by one
+              body, no guards                                 coroutine written at startup
+context       the arguments need a Context: dependencies,     a Context resolves the arguments
+              query/header/cookie values, a body, guards
+direct        an async ``endpoint()`` on a static path or     call, then a dict or str goes out
+              ``endpoint(*path_values)``; status has a body   as the two ASGI messages
+request       an async ``endpoint(request)``                  a Request, call, send
+simple        any other shape without a Context (a sync       call (sync: in a worker thread),
+              endpoint; values or the Request by keyword)     send
+============  ==============================================  ===================================
 
 ``route.explain()`` prints the choice, why, and the dependency plan. Every
 handler that has a Context ends with ``Context.after_response`` (background
@@ -65,6 +68,7 @@ from minimal_asgi.responses import (
     send_result,
     to_response,
 )
+from minimal_asgi.straight_dependencies import compile_plain_plan
 from minimal_asgi.trace import TracedContext, TracedWebSocketContext, spanned
 from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 from minimal_asgi.websockets import WebSocket, WebSocketState
@@ -108,6 +112,7 @@ class HandlerKind(enum.Enum):
 
     WEBSOCKET = "websocket"
     HOOKED = "hooked"
+    DEPENDENCIES = "dependencies"
     CONTEXT = "context"
     DIRECT = "direct"
     REQUEST = "request"
@@ -146,10 +151,19 @@ def choose_handler(
         )
         return HandlerChoice(HandlerKind.HOOKED, reason, hooked_handler(plan, settings, status))
     if shape is CallShape.CONTEXT:
+        generic = context_handler(plan, settings, status)
+        run = compile_plain_plan(dependant)
+        if run is not None and status not in NO_BODY_STATUSES:
+            reason = (
+                "only plain async dependencies and/or a JSON body: read and called by one "
+                "coroutine written at startup, with no Context"
+            )
+            return HandlerChoice(
+                HandlerKind.DEPENDENCIES, reason,
+                dependencies_handler(run, generic, plan, settings, status),
+            )
         reason = f"a per-request Context resolves {_context_needs(plan)}"
-        return HandlerChoice(
-            HandlerKind.CONTEXT, reason, context_handler(plan, settings, status)
-        )
+        return HandlerChoice(HandlerKind.CONTEXT, reason, generic)
     is_async = dependant.kind == "async"
     static = not plan.path_names
     body_allowed = status not in NO_BODY_STATUSES
@@ -265,6 +279,47 @@ def simple_handler(plan: CallPlan, settings: RouteSettings, status: int | None) 
         await send_result(await invoke(None, values), scope, receive, send, status)
 
     return handle_simple_no_request
+
+
+def dependencies_handler(
+    run: Callable[..., Awaitable[Any]], generic: Handler, plan: CallPlan,
+    settings: RouteSettings, status: int | None,
+) -> Handler:
+    """Plain async dependencies and a JSON body: ``run(request)`` reads and calls
+    them and the endpoint (see straight_dependencies.py); a dict or str is sent
+    as ``direct_handler`` sends it."""
+    needs_request = plan.needs_request
+    if settings.trace:
+        return generic  # the Context's walk records a span per dependency
+    overrides, ok, limit = settings.overrides, status or 200, settings.max_body_size
+    simple_body_for = SIMPLE_BODIES.get
+
+    async def handle_dependencies(
+        scope: Scope, receive: Receive, send: Send, values: Any
+    ) -> None:
+        if overrides:  # a test replaced a dependency: the Context's walk plans that
+            await generic(scope, receive, send, values)
+            return
+        # A Request only for a JSON body (a plain plan reads nothing else).
+        result = await run(Request(scope, receive, max_body_size=limit) if needs_request
+                           else None)
+        simple = simple_body_for(type(result))
+        if simple is None:
+            await send_result(result, scope, receive, send, status)
+            return
+        # PERF: the two messages written out, as in direct_handler.
+        encode, content_type = simple
+        body = encode(result)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": ok,
+                "headers": [content_type, (b"content-length", b"%d" % len(body))],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return handle_dependencies
 
 
 def context_handler(plan: CallPlan, settings: RouteSettings, status: int | None) -> Handler:

@@ -251,9 +251,12 @@ class Route:
         if self.plan is None or self.choice is None:
             return f"{self!r}: not prepared yet - routes are prepared when the app starts"
         methods = ", ".join(sorted(self.methods))
+        calling = self.plan.shape.value
+        if self.choice.kind.value == "dependencies":  # no Context: a written coroutine
+            calling = "endpoint(**arguments resolved by a coroutine written at startup)"
         lines = [
             f"{methods} {self.path}",
-            f"  handler: {self.choice.kind.value}, calling {self.plan.shape.value}",
+            f"  handler: {self.choice.kind.value}, calling {calling}",
             f"  why: {self.choice.reason}",
         ]
         if self.wrapped:

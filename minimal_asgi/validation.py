@@ -576,11 +576,28 @@ def _sequence(item: JsonValidator, origin: Any) -> JsonValidator:
 # The dataclass validators being compiled right now: a recursive type (a tree
 # whose nodes hold a ``list[Node]``) gets the validator under construction
 # instead of compiling itself forever. MAX_DEPTH then bounds the recursion.
-_COMPILING: dict[tuple[type, bool], JsonValidator] = {}
+_COMPILING: dict[tuple[type, bool, bool], JsonValidator] = {}
+
+# Dataclass validators are written out as straight-line code (straight_line.py).
+# False builds the interpreted ones below instead: the reference that the tests
+# compare the compiled ones with.
+STRAIGHT_LINE = True
+
+
+def json_scalar_validator(validator: JsonValidator) -> Any:
+    """The type whose shared leaf validator ``validator`` is (``Any`` for
+    ``_any``), or None: straight_line.py inlines the test for these."""
+    if validator is _any:
+        return Any
+    for kind, shared in _JSON_SCALARS.items():
+        if validator is shared:
+            return kind
+    return None
 
 
 def _dataclass_validator(cls: type, forbid_extra: bool) -> JsonValidator:
-    compiling = _COMPILING.get((cls, forbid_extra))
+    straight = STRAIGHT_LINE
+    compiling = _COMPILING.get((cls, forbid_extra, straight))
     if compiling is not None:
         return compiling
     fields = [f for f in dataclasses.fields(cls) if f.init]
@@ -619,12 +636,24 @@ def _dataclass_validator(cls: type, forbid_extra: bool) -> JsonValidator:
             errors.append(error(loc, str(exc) or type(exc).__name__, "value"))
             return INVALID
 
-    _COMPILING[(cls, forbid_extra)] = validate
+    # A recursive field finds this while the plan is built; once the
+    # straight-line validator exists, ``compiled`` forwards to it.
+    compiled: list[JsonValidator] = []
+
+    def forward(value: Any, loc: Loc, errors: Errors, depth: int) -> Any:
+        return compiled[0](value, loc, errors, depth)
+
+    _COMPILING[(cls, forbid_extra, straight)] = forward if straight else validate
     try:
         hints = typing.get_type_hints(cls, include_extras=True)
         for f in fields:
             validator = compile_json(hints[f.name], forbid_extra=forbid_extra)
             plan.append((f.name, validator, f.default, f.default_factory))
     finally:
-        del _COMPILING[(cls, forbid_extra)]
-    return validate
+        del _COMPILING[(cls, forbid_extra, straight)]
+    if not straight:
+        return validate
+    from minimal_asgi.straight_line import compile_dataclass  # it imports this module
+
+    compiled.append(compile_dataclass(cls, plan, known, forbid_extra, validate))
+    return compiled[0]

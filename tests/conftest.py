@@ -17,8 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -125,3 +128,22 @@ def client_for() -> Iterator[ClientFactory]:
             return clients.enter_context(TestClient(app, **options))
 
         yield open_client
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The documentation site (mkdocs.yml), built once per run with --strict: a
+    broken link, anchor or API reference fails here. tests/test_docs_site.py
+    reads it; tests/test_browser_docs.py opens it in Chromium."""
+    root = Path(__file__).resolve().parent.parent
+    site_dir = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+         "--config-file", str(root / "mkdocs.yml"), "--site-dir", str(site_dir)],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, (
+        "mkdocs build --strict failed; each WARNING below is a broken link, anchor or "
+        f"reference to fix:\n{result.stdout}\n{result.stderr}"
+    )
+    yield site_dir

@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,20 +35,8 @@ _DIRECTIVE = re.compile(r"^:::\s+([\w.]+)\s*$", re.MULTILINE)
 # -- the build ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The site, built once for this module's tests, with --strict."""
-    site_dir = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
-         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(site_dir)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, (
-        "mkdocs build --strict failed; each WARNING below is a broken link, anchor or "
-        f"reference to fix:\n{result.stdout}\n{result.stderr}"
-    )
-    yield site_dir
+# The ``site`` fixture (the whole site, built once per run with --strict) is in
+# tests/conftest.py: the browser test opens the same build.
 
 
 def test_the_site_builds_with_strict_and_has_every_chapter(site: Path) -> None:

@@ -21,7 +21,11 @@ from benchmarks.harness import Expected, HTTPRequest
 
 __all__ = ["FRAMEWORKS", "SCENARIOS", "Scenario", "build"]
 
-FRAMEWORKS = ("raw", "minimal_asgi", "starlette", "fastapi", "litestar", "blacksheep")
+FRAMEWORKS = ("raw", "minimal_asgi", "starlette", "fastapi", "litestar", "blacksheep",
+              "msgspec", "pydantic_core")
+# Not frameworks: raw ASGI apps that validate the POST body with a compiled
+# validator (C, Rust), the references for minimal_asgi's validation.
+VALIDATORS = ("msgspec", "pydantic_core")
 ROUTES = 300  # the route_300 case: the target is the last of this many
 
 
@@ -458,9 +462,70 @@ def _litestar_quietly(case: str) -> Any:
         return _litestar(case)
 
 
+# -- raw ASGI + a compiled validator (references for the POST body only) -------------------
+_TOTAL_ERROR = b'{"detail":"invalid body"}'
+
+
+async def _send_invalid(send: Any, status: int = 422) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", b"%d" % len(_TOTAL_ERROR))]})
+    await send({"type": "http.response.body", "body": _TOTAL_ERROR})
+
+
+def _validated_raw(case: str, decode: Callable[[bytes], Any], errors: tuple[type, ...]) -> Any:
+    """The raw POST app, with ``decode`` (JSON bytes -> a validated object, or
+    one of ``errors``) in place of ``Item(**json.loads(body))``."""
+    if case != "post_json":
+        raise Unavailable("a reference for the JSON body only")
+
+    async def post_json(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await raw_lifespan(receive, send)
+        try:
+            item = decode(await _raw_body(receive))
+        except errors:
+            return await _send_invalid(send)
+        await raw_send_json(send, {"name": item.name, "total": item.price * item.quantity})
+
+    return post_json
+
+
+def _msgspec(case: str) -> Any:
+    import msgspec
+
+    # The same checks as minimal_asgi's: exact JSON types (an int is accepted
+    # for a float), every field required, unknown fields refused.
+    class ItemStruct(msgspec.Struct, forbid_unknown_fields=True):
+        name: str
+        price: float
+        quantity: int
+
+    decoder = msgspec.json.Decoder(ItemStruct)
+    return _validated_raw(case, decoder.decode, (msgspec.ValidationError, msgspec.DecodeError))
+
+
+def _pydantic_core(case: str) -> Any:
+    from pydantic_core import SchemaValidator, ValidationError, core_schema
+
+    fields = [
+        core_schema.dataclass_field("name", core_schema.str_schema(strict=True)),
+        core_schema.dataclass_field("price", core_schema.float_schema(strict=True,
+                                                                      allow_inf_nan=False)),
+        core_schema.dataclass_field("quantity", core_schema.int_schema(strict=True)),
+    ]
+    schema = core_schema.dataclass_schema(
+        Item, core_schema.dataclass_args_schema("Item", fields, extra_behavior="forbid"),
+        ["name", "price", "quantity"],
+    )
+    validator = SchemaValidator(schema)
+    return _validated_raw(case, validator.validate_json, (ValidationError,))
+
+
 _BUILDERS: dict[str, Callable[[str], Any]] = {
     "raw": _raw, "minimal_asgi": _minimal_asgi, "starlette": _starlette, "fastapi": _fastapi,
     "litestar": _litestar_quietly, "blacksheep": _blacksheep,
+    "msgspec": _msgspec, "pydantic_core": _pydantic_core,
 }
 
 

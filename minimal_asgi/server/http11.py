@@ -37,10 +37,10 @@ rule that HTTP/1.0 connections close after one response.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
-import math
 import re
 import time
 from email.utils import formatdate
@@ -80,6 +80,7 @@ _METHODS = frozenset(
 )
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _LINGER_SECONDS = 1.0  # how long a refused client may go on sending before we close
+_CLOSE = (0, "close without an answer")  # _read_head: the client left, or idled too long
 _CLIENT_CLOSED_REQUEST = 499  # nginx's log-only status: the client left before the response ended
 
 
@@ -168,7 +169,8 @@ class _Head:
         self.end = 0  # the head's length once its blank line has arrived; 0 until then
         self.line_ended = False
         self.line_length = 0  # the request line's, without its line ending (so far)
-        self.add(buffered)
+        if buffered:
+            self.add(buffered)
 
     def add(self, data: bytes) -> None:
         start = len(self.data)
@@ -187,6 +189,44 @@ class _Head:
         if self.end:
             return head_problem(bytes(self.data[: self.end]), True, config)
         return _size_problem(self.line_length, len(self.data), config)
+
+
+class _Alarm:
+    """The deadline of the connection's reads, as a timer: when it rings, the read waiting returns.
+
+    PERF: this was an anyio cancel scope around each request's reads, its
+    deadline moved from one timeout to the next. Entering and leaving a scope,
+    and moving its deadline, each take a trip through anyio's machinery (and a
+    cancellation is an exception thrown into the task); a timer of the event
+    loop (``call_later``) that wakes the read with nothing
+    (``Transport.stop_reading``) does the same work for a fraction of it - as
+    uvicorn does. ``rang`` stays set, so a read about to start sees it too.
+    """
+
+    __slots__ = ("_handle", "_transport", "rang")
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._handle: asyncio.TimerHandle | None = None
+        self.rang = False
+
+    def set(self, seconds: float) -> None:
+        """Ring in ``seconds`` (instead of whenever it was set to ring)."""
+        if self._handle is not None:
+            self._handle.cancel()
+        self.rang = False
+        self._handle = asyncio.get_running_loop().call_later(seconds, self.ring)
+
+    def ring(self) -> None:
+        """Now: the timeout is up, or a graceful shutdown ends the wait."""
+        self.rang = True
+        self._transport.stop_reading()
+
+    def clear(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.rang = False
 
 
 class _ChunkLines:
@@ -268,6 +308,17 @@ def _serialize(connection: h11.Connection, event: h11.Event) -> bytes:
     return data
 
 
+def _headers(request: h11.Request) -> list[tuple[bytes, bytes]]:
+    """The request's headers as ASGI wants them: lower-case names, in order, repeats kept.
+
+    PERF: not ``list(request.headers)``: h11's ``Headers`` is a ``Sequence``,
+    and the iteration it inherits from ``collections.abc`` calls
+    ``__getitem__`` once per header and ends by catching an ``IndexError``;
+    ``raw_items()`` is a plain list (h11 lower-cases names with ``bytes.lower``).
+    """
+    return [(name.lower(), value) for name, value in request.headers.raw_items()]
+
+
 def _body_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     """The body's length from its framing headers: None when chunked (unknown up front)."""
     for name, value in headers:
@@ -297,29 +348,61 @@ class HTTP11Protocol:
         self.overloaded = overloaded  # over max_connections: answer 503 to the first request
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_bytes)
         self.stopping = False
-        self._idle: anyio.CancelScope | None = None  # set while waiting for a next request
+        self._alarm = _Alarm(transport)  # the deadline of the read in progress
+        self._idle = False  # waiting for a next request: a graceful shutdown ends the wait
         self._websocket: WebSocketSession | None = None
         self._linger = 0.0
+        self._apps: set[asyncio.Task[None]] = set()  # app tasks still running (see _start_app)
 
     def shutdown(self) -> None:
         """Graceful shutdown: close now if idle, else once the response in flight is done."""
         self.stopping = True
-        if self._idle is not None:
-            self._idle.cancel()
+        if self._idle:
+            self._alarm.ring()
         if self._websocket is not None:
             self._websocket.shutdown()
 
     async def run(self) -> None:
-        async with anyio.create_task_group() as tasks:
-            try:
-                await self._serve(tasks)
-            finally:
-                # Close the socket now; the task group still waits for app tasks
-                # finishing background work after their responses.
+        try:
+            await self._serve()
+        except BaseException:  # cancelled (a forced shutdown): so are the app tasks
+            for task in self._apps:
+                task.cancel()
+            raise
+        finally:
+            # Close the socket now, then wait for app tasks still finishing
+            # background work after their responses.
+            if self._linger:
                 with anyio.CancelScope(shield=True):
-                    await self.transport.aclose(linger=self._linger)
+                    await self.transport.linger(self._linger)
+            self.transport.close()
+            await self._wait_for_apps()
 
-    async def _serve(self, tasks: anyio.abc.TaskGroup) -> None:
+    def _start_app(self, cycle: _Cycle) -> None:
+        """Run the app for ``cycle`` in a task of its own.
+
+        PERF: a plain asyncio task, not anyio's ``TaskGroup.start_soon``: anyio
+        gives each task it starts a cancel scope and an event of its own, and a
+        task group per connection costs a cancel scope more (with anyio's accept
+        loop, a sixth to a quarter of a request's instructions: see
+        docs/10-the-server.md).
+        What the task group did, ``_wait_for_apps`` does: the connection ends
+        when its app tasks do, and cancelling it cancels them.
+        """
+        task = asyncio.get_running_loop().create_task(cycle.run())
+        self._apps.add(task)
+        task.add_done_callback(self._apps.discard)
+
+    async def _wait_for_apps(self) -> None:
+        try:
+            while pending := [task for task in self._apps if not task.done()]:
+                await asyncio.wait(pending)  # (often none: the app returned with its response)
+        except BaseException:  # cancelled (a forced shutdown): they are cancelled too
+            for task in self._apps:
+                task.cancel()
+            raise
+
+    async def _serve(self) -> None:
         while True:
             request = await self._next_request()
             if request is None:
@@ -327,14 +410,15 @@ class HTTP11Protocol:
             if self.overloaded:
                 await self._refuse(503, "too many connections; retry later", request)
                 return
-            if is_websocket_upgrade(request):
-                scope = self._scope(request, "websocket")
+            headers = _headers(request)
+            if is_websocket_upgrade(request.method, headers):
+                scope = self._scope(request, headers, "websocket")
                 self._websocket = WebSocketSession(
                     self.transport, self.h11, request, scope, self.app, self.config
                 )
                 await self._websocket.run()
                 return
-            if not await self._run_cycle(request, tasks):
+            if not await self._run_cycle(request, headers):
                 return
             self.h11.start_next_cycle()
 
@@ -342,37 +426,16 @@ class HTTP11Protocol:
     async def _next_request(self) -> h11.Request | None:
         """Wait for the next request head and parse it; None means: close."""
         buffered, closed = self.h11.trailing_data
-        head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
-        problem = None
-        # The whole head must come within read_timeout of its first byte. PERF: one
-        # cancel scope for all its reads, not one per read - a client sending a byte
-        # at a time makes a read per byte, and a scope per read was a third of it.
-        timer = anyio.CancelScope()
-        with timer:
-            while True:
-                problem = head.problem(self.config)
-                if problem is not None or head.end:
-                    break
-                if closed or (self.stopping and not head.data):
+        blank_line = _END_OF_HEAD.search(buffered)
+        if blank_line is not None:  # PERF: all here already (read by _watch, or pipelined)
+            problem = head_problem(buffered[: blank_line.end()], True, self.config)
+        else:
+            head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
+            problem = head.problem(self.config)
+            if problem is None and not head.end:
+                problem = await self._read_head(head, closed)
+                if problem is _CLOSE:
                     return None
-                if head.data:
-                    if timer.deadline == math.inf:  # the first bytes of a pipelined request
-                        timer.deadline = anyio.current_time() + self.config.read_timeout
-                    data = await self.transport.read()
-                else:
-                    data = b""
-                    with anyio.move_on_after(self.config.keep_alive_timeout) as self._idle:
-                        data = await self.transport.read()
-                    self._idle = None
-                    if not data:  # idle for too long, shutting down, or the client left
-                        return None
-                    timer.deadline = anyio.current_time() + self.config.read_timeout
-                self.h11.receive_data(data)  # b"" tells h11 the client closed its side
-                head.add(data)
-                closed = not data
-        if timer.cancelled_caught:  # slowloris: a byte now and then, never a whole head
-            await self._refuse(408, "the request head did not arrive in time")
-            return None
         if problem is not None:
             await self._refuse(*problem)
             return None
@@ -388,8 +451,45 @@ class HTTP11Protocol:
             return None
         return event
 
-    def _scope(self, request: h11.Request, kind: str) -> Scope:
-        target, headers = request.target, list(request.headers)
+    async def _read_head(self, head: _Head, closed: bool) -> tuple[int, str] | None:
+        """Read until ``head`` is complete: None, or the problem with it (or ``_CLOSE``).
+
+        An idle connection may wait ``keep_alive_timeout`` for the first byte of
+        its next request; from that byte on, the whole head must come within
+        ``read_timeout``. One ``_Alarm`` for all of it, set again at the first
+        byte, not one per read: a client sending a byte at a time makes a read
+        per byte.
+        """
+        alarm = self._alarm
+        idle = self._idle = not head.data
+        alarm.set(self.config.keep_alive_timeout if idle else self.config.read_timeout)
+        try:
+            while True:
+                if closed or (self.stopping and not head.data):
+                    return _CLOSE
+                data = None if alarm.rang else await self.transport.read_or_stop()
+                if data is None:  # the alarm rang
+                    break
+                if not data and not head.data:  # the client left between requests
+                    return _CLOSE
+                self.h11.receive_data(data)  # b"" tells h11 the client closed its side
+                head.add(data)
+                closed = not data
+                problem = head.problem(self.config)
+                if problem is not None or head.end:
+                    return problem
+                if idle:  # the first bytes, not the whole head: the rest has read_timeout
+                    idle = self._idle = False
+                    alarm.set(self.config.read_timeout)
+        finally:
+            self._idle = False
+            alarm.clear()
+        if not head.data:  # idle for too long, or shutting down
+            return _CLOSE
+        return 408, "the request head did not arrive in time"  # slowloris
+
+    def _scope(self, request: h11.Request, headers: list[tuple[bytes, bytes]], kind: str) -> Scope:
+        target = request.target
         if target[:1] != b"/" and target != b"*":
             # Absolute-form: RFC 9112 section 3.2.2 has the server take the host from
             # the target and ignore the Host header, so the app sees one host, not two.
@@ -443,9 +543,9 @@ class HTTP11Protocol:
             log_request(self.transport.client, line, status, len(body), 0.0)
 
     # -- 2 to 5. one request, one response -------------------------------------------
-    async def _run_cycle(self, request: h11.Request, tasks: anyio.abc.TaskGroup) -> bool:
+    async def _run_cycle(self, request: h11.Request, headers: list[tuple[bytes, bytes]]) -> bool:
         """Run the app on ``request``; True if the connection can carry another request."""
-        scope = self._scope(request, "http")
+        scope = self._scope(request, headers, "http")
         length = _body_length(scope["headers"])
         if length is not None and length > self.config.max_body_bytes:
             # Refused before reading a byte of it; a client that sent
@@ -463,15 +563,18 @@ class HTTP11Protocol:
                 return False
         cycle = _Cycle(self, scope, request, self._whole_body(length))
         cycle.chunk_lines = chunk_lines
-        tasks.start_soon(cycle.run)
+        self._start_app(cycle)
         try:
-            with cycle.reading:  # see _response_complete: cancelled, or given a deadline
-                if cycle.whole_body is None and not await self._feed_body(cycle):
-                    return False
-                if not await self._watch(cycle):
-                    return False  # the client has gone
+            if cycle.reading is not None:  # a body to stream: see _Cycle.stop_reading
+                with cycle.reading:
+                    if not await self._feed_body(cycle):
+                        return False
+            if not cycle.stopped and not await self._watch(cycle):
+                return False  # the client has gone
         finally:
-            self._idle = None
+            idle_too_long = self._alarm.rang and not self.stopping
+            self._idle = False
+            self._alarm.clear()
             cycle.end_of_body()  # a receive() still waiting now returns http.disconnect
         if not cycle.complete:
             await cycle.done.wait()
@@ -485,9 +588,6 @@ class HTTP11Protocol:
                 return False
         if self.h11.our_state is not h11.DONE or self.stopping:
             return False  # "Connection: close", HTTP/1.0, an error, or shutting down
-        idle_too_long = cycle.reading.cancelled_caught and (
-            anyio.current_time() >= cycle.reading.deadline
-        )
         return not idle_too_long
 
     def _response_complete(self, cycle: _Cycle) -> None:
@@ -495,24 +595,25 @@ class HTTP11Protocol:
 
         Usually (keep-alive, the request all read, nothing pipelined) the read
         just goes on, now as the wait for the next request: it gets the
-        keep-alive deadline instead of being cancelled and started again. In
-        every other case it is cancelled, and ``_run_cycle`` decides.
+        keep-alive deadline instead of being stopped and started again. In
+        every other case it is stopped, and ``_run_cycle`` decides.
         """
         if (
             cycle.watching
+            and not cycle.stopped
             and self.h11.our_state is h11.DONE
             and self.h11.their_state is h11.DONE
             and not self.stopping
-            and not self.h11.trailing_data[0]
+            and not cycle.buffered
         ):
-            cycle.reading.deadline = anyio.current_time() + self.config.keep_alive_timeout
-            self._idle = cycle.reading  # a graceful shutdown may cancel it now
+            self._alarm.set(self.config.keep_alive_timeout)
+            self._idle = True  # a graceful shutdown may end the wait now
         else:
-            cycle.reading.cancel()
+            cycle.stop_reading()
 
     def _whole_body(self, length: int | None) -> Message | None:
         """The body as one message if it is all buffered already, else None (stream it)."""
-        if length is None or len(self.h11.trailing_data[0]) < length:
+        if length is None or (length and len(self.h11.trailing_data[0]) < length):
             return None  # chunked (length unknown), or still on its way
         body = b""
         while not isinstance(event := self.h11.next_event(), h11.EndOfMessage):
@@ -594,18 +695,21 @@ class HTTP11Protocol:
         TCP makes the client wait.
         """
         cycle.watching = True
-        buffered = len(self.h11.trailing_data[0])
-        while buffered <= self.config.max_header_bytes:
-            data = await self.transport.read()
+        cycle.buffered = len(self.h11.trailing_data[0])
+        while cycle.buffered <= self.config.max_header_bytes and not cycle.stopped:
+            data = await self.transport.read_or_stop()
+            if data is None:  # stopped (see _Cycle.stop_reading), or the alarm rang
+                return True
             if not data:
                 if not cycle.complete:
                     cycle.client_gone()
                 return False
             self.h11.receive_data(data)
-            buffered += len(data)
+            cycle.buffered += len(data)
             if cycle.complete:
                 return True  # the next request has begun to arrive
-        await cycle.done.wait()
+        if not cycle.stopped:
+            await cycle.done.wait()
         return True
 
     async def _answer_instead(self, cycle: _Cycle, status: int, detail: str) -> None:
@@ -650,10 +754,14 @@ class _Cycle:
         self.body: MemoryObjectReceiveStream[Message] | None = None
         if whole_body is None:
             self.body_to_app, self.body = anyio.create_memory_object_stream[Message](1)
-            self.wants_body = anyio.Event()  # the app called receive(): time for 100 Continue
-        self.done = anyio.Event()  # the response is complete, or never will be
-        self.reading = anyio.CancelScope()  # the connection's reads for this request
+            self.wants_body = asyncio.Event()  # the app called receive(): time for 100 Continue
+        # (asyncio's events, not anyio's wrappers around them: the server runs on asyncio)
+        self.done = asyncio.Event()  # the response is complete, or never will be
+        # The connection's reads of a streamed body, cancelled by stop_reading:
+        self.reading = anyio.CancelScope() if whole_body is None else None
         self.watching = False  # the connection has read the whole body and watches the socket
+        self.stopped = False  # stop_reading was called: no more reads for this request
+        self.buffered = 0  # while watching: the bytes of the next request in h11's buffer
         self.expected_continue = connection.h11.they_are_waiting_for_100_continue
         self.chunk_lines: _ChunkLines | None = None  # set for a chunked body
         self.sent_continue = False
@@ -682,7 +790,7 @@ class _Cycle:
             if not self.complete and self.connection.config.access_log:
                 self._log(self.status if self.started else _CLIENT_CLOSED_REQUEST)
             if not self.complete:
-                self.reading.cancel()
+                self.stop_reading()
             self.done.set()
 
     async def receive(self) -> Message:
@@ -765,8 +873,22 @@ class _Cycle:
     def client_gone(self) -> None:
         self.disconnected = True
         self.end_of_body()
-        self.reading.cancel()
+        self.stop_reading()
         self.done.set()
+
+    def stop_reading(self) -> None:
+        """End the connection's reads for this request: ``_run_cycle`` decides what next.
+
+        While the body streams, its reads are in the cancel scope ``reading``;
+        once the connection watches the socket (``_watch``), its read is woken
+        with nothing, cheaper than a cancellation. ``stopped`` stays set for a
+        read about to start.
+        """
+        self.stopped = True
+        if self.watching:
+            self.connection.transport.stop_reading()
+        elif self.reading is not None:
+            self.reading.cancel()
 
     async def _internal_error(self) -> None:
         if self.disconnected or self.complete or not self.take_over_response():

@@ -5,9 +5,10 @@
 1. ``bind_socket``: ``socket()``, ``bind()``, ``listen()`` - from here the
    kernel completes TCP handshakes and queues them (up to ``backlog``);
 2. lifespan startup (``lifespan.py``); a failure ends everything here;
-3. ``_accept``: ``accept()`` in a loop, one task per connection running
-   ``HTTP11Protocol.run`` (``http11.py``); beyond ``max_connections`` a new
-   connection is still read, but only to answer 503;
+3. ``Transport.listen``: the event loop ``accept()``s each connection and
+   calls ``_accepted``, which starts a task running ``HTTP11Protocol.run``
+   (``http11.py``); beyond ``max_connections`` a new connection is still
+   read, but only to answer 503;
 4. on ``shutdown()`` (SIGINT or SIGTERM from ``run``): stop accepting, tell
    every connection to finish (idle ones close at once, busy ones after the
    response in flight), wait up to ``shutdown_timeout``, cancel what is left;
@@ -19,6 +20,7 @@ processes on one socket.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import importlib.util
@@ -90,6 +92,7 @@ class Server:
         self.lifespan = Lifespan(app, config.lifespan)
         self.connections: set[HTTP11Protocol] = set()
         self._open = 0  # accepted connections, counted from accept() on (max_connections)
+        self._tasks: set[asyncio.Task[None]] = set()  # one per connection
         self.stopping = False
         self._stop: anyio.Event | None = None
         self._all_closed: anyio.Event | None = None
@@ -139,13 +142,11 @@ class Server:
 
     async def _serve_connections(self, sock: socket.socket) -> None:
         assert self._stop is not None and self._all_closed is not None
-        async with anyio.create_task_group() as connections:
-            accepting = anyio.CancelScope()
-            connections.start_soon(self._accept, sock, connections, accepting)
+        listener = await Transport.listen(sock, self._accepted)
+        try:
             await self._stop.wait()
             # 1. Stop accepting: from now on the kernel refuses new connections.
-            accepting.cancel()
-            sock.close()
+            listener.close()
             # 2. Idle connections close now; busy ones after the response in flight.
             logger.info("Shutting down: waiting for %d connection(s)", len(self.connections))
             for connection in list(self.connections):
@@ -156,44 +157,31 @@ class Server:
                     await self._all_closed.wait()
             if self._grace.cancelled_caught and self.connections:
                 logger.warning("Cancelling %d connection(s) still busy", len(self.connections))
-            connections.cancel_scope.cancel()
+        finally:
+            listener.close()
+            for task in self._tasks:
+                task.cancel()
+            with anyio.CancelScope(shield=True):
+                while self._tasks:
+                    await asyncio.wait(self._tasks)
 
-    async def _accept(
-        self, sock: socket.socket, connections: anyio.abc.TaskGroup, accepting: anyio.CancelScope
-    ) -> None:
-        """``accept()`` every connection the kernel has queued, each time the socket is ready.
+    def _accepted(self, transport: Transport) -> None:
+        """A new connection (called by the event loop): serve it in a task of its own.
 
-        Taking them all at each wake-up (not one per turn of the event loop)
-        matters under load: a busy loop turns slowly, and a new client would
-        otherwise wait in the backlog for many turns before it is even accepted.
+        PERF: a plain asyncio task, as for app tasks (see
+        ``HTTP11Protocol._start_app``): anyio's ``start_soon`` costs more than
+        the rest of a ``Connection: close`` request's set-up. A forced shutdown
+        cancels the task itself.
         """
-        with accepting:
-            while True:
-                await anyio.wait_readable(sock)
-                while True:
-                    try:
-                        client, _ = sock.accept()
-                    except BlockingIOError:  # the backlog is empty (or another worker won)
-                        break
-                    except OSError as exc:  # e.g. EMFILE: out of file descriptors
-                        logger.error("accept() failed: %s", exc)
-                        await anyio.sleep(0.1)
-                        break
-                    overloaded = self._open >= self.config.max_connections
-                    self._open += 1
-                    connections.start_soon(self._handle, client, overloaded)
+        overloaded = self._open >= self.config.max_connections
+        self._open += 1
+        task = asyncio.get_running_loop().create_task(self._handle(transport, overloaded))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, client: socket.socket, overloaded: bool) -> None:
-        # Small responses must go out at once, not wait to be merged with more (Nagle).
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            stream = await anyio.abc.SocketStream.from_socket(client)
-        except BaseException:
-            self._open -= 1
-            client.close()
-            raise
+    async def _handle(self, transport: Transport, overloaded: bool) -> None:
         connection = HTTP11Protocol(
-            Transport(stream), self.app, self.config, self.lifespan.state, overloaded=overloaded
+            transport, self.app, self.config, self.lifespan.state, overloaded=overloaded
         )
         self.connections.add(connection)
         if self.stopping:

@@ -48,12 +48,12 @@ _NO_STATUS = 1005  # RFC 6455: a close frame without a code
 _ABNORMAL = 1006  # RFC 6455: the connection ended without a close frame
 
 
-def is_websocket_upgrade(request: h11.Request) -> bool:
+def is_websocket_upgrade(method: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
     """A ``GET`` asking for ``Upgrade: websocket`` with ``Connection: upgrade``."""
-    if request.method != b"GET":
+    if method != b"GET":
         return False
     upgrade = connection = False
-    for name, value in request.headers:
+    for name, value in headers:
         if name == b"upgrade":
             upgrade = value.strip().lower() == b"websocket"
         elif name == b"connection":

@@ -35,6 +35,26 @@ async def test_overhead_app_gives_the_scenario_response(case: str, framework: st
     assert harness.check(captured, scenario.expected) == []
 
 
+@pytest.mark.parametrize("framework", ["minimal_asgi", *overhead.VALIDATORS])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name":"w","price":"2.5","quantity":4}',
+        b'{"name":"w","price":2.5}',
+        b'{"name":"w","price":2.5,"quantity":4,"extra":1}',
+        b'{"name":"w","price":2.5,"quantity":true}',
+    ],
+)
+async def test_the_validators_compared_refuse_the_same_bodies(framework: str, body: bytes) -> None:
+    """The references validate what minimal_asgi validates: the comparison is fair."""
+    import dataclasses
+
+    request = dataclasses.replace(overhead.SCENARIOS["post_json"].request, body=body)
+    app = _build_or_skip(overhead, framework, "post_json")
+    captured = await harness.request_in_lifespan(app, request)
+    assert captured.status == 422
+
+
 @pytest.mark.parametrize("framework", routing.FRAMEWORKS)
 @pytest.mark.parametrize("count", routing.COUNTS)
 async def test_routing_app_finds_the_target_after_n_routes(framework: str, count: int) -> None:

@@ -73,5 +73,7 @@ def backoff(tries: int, base: float, cap: float) -> float:
     ("equal jitter"). The jitter matters when many jobs fail together (a
     database restarting): without it they all come back at the same instant
     and knock it over again."""
-    ceiling = min(cap, base * 2 ** (tries - 1))
+    # The exponent is capped before it is used: 2.0 ** 1025 overflows a float,
+    # and a job allowed that many tries must still get a number, not a crash.
+    ceiling = min(cap, base * 2.0 ** min(tries - 1, 64))
     return float(ceiling / 2 + random.uniform(0, ceiling / 2))

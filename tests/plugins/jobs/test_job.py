@@ -43,6 +43,14 @@ def test_backoff_doubles_until_the_cap() -> None:
     assert all(backoff(t, 1.0, 300.0) >= f for t, f in zip(range(1, 12), floors, strict=True))
 
 
+@given(tries=st.integers(1, 10**6))
+def test_backoff_is_the_cap_however_many_tries_came_before(tries: int) -> None:
+    # 2.0 ** 1025 overflows a float: a job allowed that many tries once crashed here.
+    assert 0 < backoff(tries, 1.0, 300.0) <= 300.0
+    if tries > 20:
+        assert backoff(tries, 1.0, 300.0) >= 150.0
+
+
 @given(milliseconds=st.integers(0, 10**8))
 def test_rabbitmq_delays_round_to_two_significant_digits(milliseconds: int) -> None:
     bucket = _bucket(milliseconds)
