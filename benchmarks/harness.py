@@ -650,6 +650,13 @@ class Server:
     def url(self, request: HTTPRequest) -> str:
         return f"http://127.0.0.1:{self.port}{request.target}"
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (one worker: the process that serves)."""
+        if self._process is None:
+            raise RuntimeError("the server is not started: use it in a with block")
+        return self._process.pid
+
     def __enter__(self) -> Server:
         command = [
             sys.executable, "-m", "uvicorn", "benchmarks.serve:create", "--factory",

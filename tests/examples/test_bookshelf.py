@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pytest
 from PIL import Image
 
@@ -511,3 +513,32 @@ def test_production_refuses_the_laptop_defaults(monkeypatch: pytest.MonkeyPatch)
     for variable in ("DATABASE_URL", "REDIS_URL", "BOOKSHELF_JWT_SECRET",
                      "BOOKSHELF_STORAGE_SIGNING_KEY"):
         assert variable in message
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_cached_catalogue_page_is_served_without_a_thread_hop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    """On SQLite every query runs in a worker thread; a cached page runs none,
+    through every plugin and middleware of the app (benchmarks/bookshelf_read.py
+    serves it on one pinned CPU, where a thread hop costs most)."""
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counting(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    with open_client("sqlite://:memory:", tmp_path, cache_catalogue=cached) as client:
+        admin = login(client, ADMIN)
+        add_book(client, admin, "Dune")
+        first = client.get("/books?sort=title&limit=20")
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+        again = [client.get("/books?sort=title&limit=20") for _ in range(3)]
+        monkeypatch.undo()  # closing the database at shutdown is not a read
+    assert [r.json() for r in again] == [first.json()] * 3
+    assert all(("age" in r.headers) == cached for r in again)
+    if cached:
+        assert hops == [], f"a cached page went through a worker thread: {hops}"
+    else:
+        assert len(hops) >= 3  # each uncached read queries SQLite in a thread

@@ -6,8 +6,10 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
+import anyio.to_thread
 import pytest
 
 from minimal_asgi import App, Request, Response, StreamingResponse
@@ -609,3 +611,31 @@ def test_a_redis_that_hangs_costs_a_miss_not_a_stuck_request(
     assert [(r.status_code, r.json()["run"]) for r in answers] == [(200, 1), (200, 2)]
     messages = [r.getMessage() for r in caplog.records if r.name == "minimal_asgi_cache"]
     assert len(messages) == 1 and "Timeout" in messages[0]
+
+
+def test_a_hit_hands_no_work_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hit is answered on the event loop: no thread hop, which costs most when
+    the process has one CPU (benchmarks/bookshelf_read.py, pinned). The route is
+    a plain ``def``, so its miss runs in a worker thread - that one is counted."""
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counting(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    app = App(plugins=[Cache()])
+
+    @app.get("/items", cache=60)
+    def items() -> dict[str, int]:
+        return {"items": 3}
+
+    with TestClient(app) as client:
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+        miss = client.get("/items")
+        misses = len(hops)
+        hits = [client.get("/items") for _ in range(3)]
+    assert miss.status_code == 200 and "age" not in miss.headers
+    assert misses >= 1  # the miss ran the endpoint in a worker thread
+    assert all(hit.status_code == 200 and "age" in hit.headers for hit in hits)
+    assert len(hops) == misses, f"a hit went through a worker thread: {hops[misses:]}"
