@@ -143,7 +143,11 @@ def test_the_builtin_page_lists_every_endpoint_and_tries_a_get(
     with serving("examples.todo.app:app") as base, visit(browser, base + "/docs") as seen:
         page = seen.page
         expected = operations(base)
-        page.wait_for_function("document.getElementById('status').textContent.includes('endpoint')")
+        # A locator's expect polls from Playwright's side: a string predicate
+        # (wait_for_function) would be evaluated in the page, where the CSP
+        # forbids eval - it failed now and then when the first check was early.
+        status = page.locator("#status")
+        playwright_api.expect(status).to_contain_text("endpoint", timeout=TIMEOUT_MS)
         assert page.locator("#status").inner_text().startswith(f"{len(expected)} endpoints")
         lines = page.locator("details.operation > summary").all_inner_texts()
         assert len(lines) == len(expected)
@@ -177,8 +181,8 @@ def test_the_builtin_pages_authorize_form_sends_the_key(browser: Any) -> None:
         assert read.locator(".result .status").inner_text().startswith("401")
         page.locator("#authorize input[name='apiKey']").fill(API_KEY)
         read.locator("button.send").click()
-        page.wait_for_function(
-            "document.querySelector('#read_note .result .status')?.textContent === '200 OK'"
+        playwright_api.expect(read.locator(".result .status")).to_have_text(
+            "200 OK", timeout=TIMEOUT_MS
         )
         assert '"text": "note 7"' in read.locator("pre.response").inner_text()
 
