@@ -714,6 +714,142 @@ class Server:
         self._log.close()
 
 
+# -- any server's process: started, asked, counted under callgrind -------------------
+class Running:
+    """One server process, ``python ARGV --host 127.0.0.1 --port PORT`` on a free port.
+
+    Stopped on exit. ``cpus`` pins it with taskset; ``callgrind_dir`` runs it under valgrind's
+    callgrind, its counters written there (see ``server_instructions``).
+    """
+
+    def __init__(self, label: str, argv: Sequence[str], *, cpus: str | None = None,
+                 callgrind_dir: str | None = None) -> None:
+        self.label = label
+        self.port = _free_port()
+        command = [sys.executable, *argv, "--host", "127.0.0.1", "--port", str(self.port)]
+        if callgrind_dir is not None:  # (valgrind outside taskset: it does not follow exec)
+            command = ["valgrind", "--tool=callgrind",
+                       f"--callgrind-out-file={callgrind_dir}/callgrind.%p", *command]
+        if cpus is not None:
+            command = ["taskset", "-c", cpus, *command]
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self.process = subprocess.Popen(command, cwd=REPO, stdout=self._log,
+                                        stderr=subprocess.STDOUT,
+                                        env={**os.environ, "PYTHONHASHSEED": "0"})
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> Running:
+        deadline = time.monotonic() + 300  # (under callgrind, start-up takes minutes)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.label} exited:\n{self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.__exit__()
+        raise SystemExit(f"{self.label} did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-4000:]
+
+    def check(self, expected: Any) -> None:
+        """``GET /`` answers 200 with the JSON ``expected``, before anything is measured."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        if response.status != 200 or json.loads(body) != expected:
+            raise SystemExit(f"{self.label} answers {response.status} {body!r}, not {expected}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def blocking_requests(port: int, count: int, close: bool) -> None:
+    """``count`` GET / one after the other: on one connection, or one connection each.
+
+    Each waits for the whole answer before the next is sent, so the server is
+    idle between requests: what it executes for ``count`` of them does not
+    depend on how fast this client is.
+    """
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    request += b"Connection: close\r\n\r\n" if close else b"\r\n"
+    sock: socket.socket | None = None
+    for _ in range(count):
+        if sock is None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        sock.sendall(request)
+        response = b""
+        while not _complete(response, close):
+            data = sock.recv(65536)
+            if not data:
+                break
+            response += data
+        if not response.startswith(b"HTTP/1.1 200"):
+            raise SystemExit(f"unexpected answer: {response[:200]!r}")
+        if close:
+            sock.close()
+            sock = None
+    if sock is not None:
+        sock.close()
+
+
+def _complete(response: bytes, close: bool) -> bool:
+    end = response.find(b"\r\n\r\n")
+    if end < 0 or close:  # with Connection: close the server's FIN ends the response
+        return False
+    for line in response[:end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(response) >= end + 4 + int(value)
+    return False
+
+
+def callgrind_total(directory: str, pid: int, label: str) -> int:
+    """Have callgrind dump process ``pid``'s counters (as ``label``); their total."""
+    subprocess.run(["callgrind_control", "-d", label, str(pid)], check=True,
+                   capture_output=True)
+    dumps = sorted(Path(directory).glob(f"callgrind.{pid}.*"), key=lambda p: p.stat().st_mtime)
+    found = re.search(r"^(?:summary|totals): (\d+)", dumps[-1].read_text(), re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"no total in {dumps[-1]}")
+    return int(found.group(1))
+
+
+def server_instructions(server: Running, directory: str, close: bool, requests: int,
+                        warmup: int = 100) -> float:
+    """Instructions per request of ``server`` (started with ``callgrind_dir=directory``).
+
+    ``warmup`` requests first (imports, caches), then the counters are zeroed
+    (``callgrind_control -z``), ``requests`` are sent with
+    ``blocking_requests``, and the counters dumped: their total over
+    ``requests``. Between requests the server is idle, and the client is not
+    counted (another process, not under valgrind).
+    """
+    pid = server.process.pid
+    blocking_requests(server.port, warmup, close)
+    subprocess.run(["callgrind_control", "-z", str(pid)], check=True, capture_output=True)
+    blocking_requests(server.port, requests, close)
+    label = "close" if close else "keep-alive"
+    return callgrind_total(directory, pid, label) / requests
+
+
 @dataclass
 class WrkResult:
     requests: int

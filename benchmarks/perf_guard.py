@@ -18,6 +18,16 @@ each scenario: a warm-up (its dump is ignored: first calls build caches), then
 itself (a fresh scope per request, as a server makes) is the ``empty``
 scenario, so a reader can subtract it.
 
+The teaching server's scenarios (``server: ...``, ``SERVER_SCENARIOS``) need
+sockets, so they cannot run in that child: the whole
+``python -m minimal_asgi.server`` process serves examples/hello under a
+callgrind of its own, and a blocking client (another process, not counted)
+sends ``GET /`` one request after the other, with keep-alive and with
+``Connection: close``. ``callgrind_control`` zeroes the server's counters
+after a warm-up and dumps them after the counted requests - the same
+measurement as ``python -m benchmarks.server_vs_uvicorn --instructions``, so
+the figures are those of chapter 10. It adds about half a minute to the run.
+
 An intentional change of cost updates the budget in the same commit, with the
 reason in its ``why``: ``python -m benchmarks.perf_guard --update "why"``.
 
@@ -50,6 +60,10 @@ WARMUP = 200
 MARKER = "getppid"  # callgrind dumps before each call of this libc function
 
 Scenario = Callable[[], tuple[ASGIApp, HTTPRequest]]
+
+# The teaching server's scenarios, counted in its own process (see above): each
+# name, and whether each request comes on a new connection (Connection: close).
+SERVER_SCENARIOS = {"server: keep-alive GET": False, "server: Connection: close GET": True}
 
 
 def scenarios() -> dict[str, Scenario]:
@@ -176,6 +190,27 @@ def count(names: Sequence[str], module: str = "benchmarks.perf_guard") -> dict[s
     return {name: totals[2 * i + 1] / CALLS for i, name in enumerate(names)}
 
 
+def count_server(names: Sequence[str]) -> dict[str, float]:
+    """Instructions per request of the teaching server's process, for each of
+    ``SERVER_SCENARIOS`` named: one server under callgrind for all of them,
+    started and counted as ``server_vs_uvicorn --instructions`` does."""
+    from benchmarks import server_vs_uvicorn
+
+    if harness.valgrind_path() is None:
+        raise SystemExit("valgrind is not installed: apt-get install -y valgrind "
+                         "(make perf-guard does it where it can)")
+    label = server_vs_uvicorn.MINIMAL
+    with tempfile.TemporaryDirectory() as folder, harness.Running(
+        label, server_vs_uvicorn.SERVERS[label], callgrind_dir=folder
+    ) as server:
+        server.check(server_vs_uvicorn.EXPECTED)
+        return {
+            name: harness.server_instructions(server, folder, SERVER_SCENARIOS[name],
+                                              server_vs_uvicorn.INSTRUCTION_REQUESTS)
+            for name in names
+        }
+
+
 def _total(path: Path) -> int:
     found = re.search(r"^totals: (\d+)", path.read_text(), re.MULTILINE)
     if found is None:
@@ -231,13 +266,22 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="write the measured counts into the budget, with the reason")
     parser.add_argument("--scenarios", nargs="+", help="only these (default: all)")
     args = parser.parse_args(arguments)
-    names = args.scenarios or list(scenarios())
-    unknown = set(names) - set(scenarios())
+    known = [*scenarios(), *SERVER_SCENARIOS]
+    names = args.scenarios or known
+    unknown = set(names) - set(known)
     if unknown:
-        raise SystemExit(f"unknown scenarios: {sorted(unknown)}; known: {list(scenarios())}")
+        raise SystemExit(f"unknown scenarios: {sorted(unknown)}; known: {known}")
+    in_process = [name for name in names if name not in SERVER_SCENARIOS]
+    on_the_server = [name for name in names if name in SERVER_SCENARIOS]
     budget = load_budget()
-    harness.progress(f"counting instructions of {len(names)} scenarios under callgrind")
-    counts = count(names)
+    counts: dict[str, float] = {}
+    if in_process:
+        harness.progress(f"counting instructions of {len(in_process)} scenarios under callgrind")
+        counts |= count(in_process)
+    if on_the_server:
+        harness.progress(f"counting instructions of the server's {len(on_the_server)} "
+                         "scenarios under callgrind")
+        counts |= count_server(on_the_server)
     if args.update:
         BUDGET_FILE.write_text(json.dumps(update(counts, budget, args.update), indent=2) + "\n")
         harness.progress(f"budget written to {BUDGET_FILE.relative_to(harness.REPO)}")

@@ -28,22 +28,25 @@ Run: ``python -m benchmarks.server_vs_uvicorn --quick`` (needs wrk; taskset to p
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
-import re
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import harness
-from benchmarks.harness import SPREAD_NOTE, HTTPRequest, Sample, Settings, WrkResult, progress
+from benchmarks.harness import (
+    SPREAD_NOTE,
+    HTTPRequest,
+    Running,
+    Sample,
+    Settings,
+    WrkResult,
+    progress,
+)
 
 NAME = "server_vs_uvicorn"
 APP = "examples.hello.app:app"
@@ -83,67 +86,6 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Running:
-    """One server process on a free port, pinned to the server CPU; stopped on exit."""
-
-    def __init__(self, label: str, settings: Settings, callgrind_dir: str | None = None) -> None:
-        self.label = label
-        self.port = _free_port()
-        command = [sys.executable, *SERVERS[label], "--host", "127.0.0.1", "--port", str(self.port)]
-        if callgrind_dir is not None:  # (valgrind outside taskset: it does not follow exec)
-            command = ["valgrind", "--tool=callgrind",
-                       f"--callgrind-out-file={callgrind_dir}/callgrind.%p", *command]
-        if settings.server_cpus is not None:
-            command = ["taskset", "-c", settings.server_cpus, *command]
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
-        self.process = subprocess.Popen(command, cwd=harness.REPO, stdout=self._log,
-                                        stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONHASHSEED": "0"})
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def __enter__(self) -> Running:
-        deadline = time.monotonic() + 300  # (under callgrind, start-up takes minutes)
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{self.label} exited:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.__exit__()
-        raise SystemExit(f"{self.label} did not start:\n{self.log()}")
-
-    def log(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-4000:]
-
-    def check(self) -> None:
-        """The same answer from every server before anything is timed."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request("GET", "/")
-            response = connection.getresponse()
-            body = response.read()
-        finally:
-            connection.close()
-        if response.status != 200 or json.loads(body) != EXPECTED:
-            raise SystemExit(f"{self.label} answers {response.status} {body!r}, not {EXPECTED}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
 @dataclass
 class Round:
     wrk: WrkResult
@@ -153,9 +95,12 @@ class Round:
 def measure(settings: Settings) -> dict[str, dict[str, list[Round]]]:
     """For each scenario, each server's rounds."""
     with ExitStack() as stack:
-        servers = {label: stack.enter_context(Running(label, settings)) for label in SERVERS}
+        servers = {
+            label: stack.enter_context(Running(label, argv, cpus=settings.server_cpus))
+            for label, argv in SERVERS.items()
+        }
         for server in servers.values():
-            server.check()
+            server.check(EXPECTED)
             progress(f"  warming up {server.label}")
             for request in SCENARIOS.values():
                 harness.run_wrk(server.url, request, connections=settings.connections,
@@ -180,67 +125,17 @@ def measure(settings: Settings) -> dict[str, dict[str, list[Round]]]:
 
 
 # -- instructions per request: one server at a time, under callgrind ------------------
-def _requests(port: int, count: int, close: bool) -> None:
-    """``count`` GET / one after the other: on one connection, or one connection each."""
-    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    request += b"Connection: close\r\n\r\n" if close else b"\r\n"
-    sock: socket.socket | None = None
-    for _ in range(count):
-        if sock is None:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-        sock.sendall(request)
-        response = b""
-        while not _complete(response, close):
-            data = sock.recv(65536)
-            if not data:
-                break
-            response += data
-        if not response.startswith(b"HTTP/1.1 200"):
-            raise SystemExit(f"unexpected answer: {response[:200]!r}")
-        if close:
-            sock.close()
-            sock = None
-    if sock is not None:
-        sock.close()
-
-
-def _complete(response: bytes, close: bool) -> bool:
-    end = response.find(b"\r\n\r\n")
-    if end < 0 or close:  # with Connection: close the server's FIN ends the response
-        return False
-    for line in response[:end].split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(response) >= end + 4 + int(value)
-    return False
-
-
-def _callgrind_total(directory: str, pid: int, label: str) -> int:
-    subprocess.run(["callgrind_control", "-d", label, str(pid)], check=True,
-                   capture_output=True)
-    dumps = sorted(Path(directory).glob(f"callgrind.{pid}.*"), key=lambda p: p.stat().st_mtime)
-    found = re.search(r"^(?:summary|totals): (\d+)", dumps[-1].read_text(), re.MULTILINE)
-    if found is None:
-        raise RuntimeError(f"no total in {dumps[-1]}")
-    return int(found.group(1))
-
-
 def count_instructions(settings: Settings) -> dict[str, dict[str, float]]:
     """Instructions per request of each server process, per scenario."""
     counts: dict[str, dict[str, float]] = {}
     for label in SERVERS:
         progress(f"  counting instructions: {label} (under callgrind, minutes)")
         with tempfile.TemporaryDirectory() as directory, \
-                Running(label, settings, callgrind_dir=directory) as server:
-            pid = server.process.pid
+                Running(label, SERVERS[label], cpus=settings.server_cpus,
+                        callgrind_dir=directory) as server:
             for name in SCENARIOS:
-                close = name != "keep-alive"
-                _requests(server.port, 100, close)  # warm: imports, caches
-                subprocess.run(["callgrind_control", "-z", str(pid)], check=True,
-                               capture_output=True)
-                _requests(server.port, INSTRUCTION_REQUESTS, close)
-                total = _callgrind_total(directory, pid, name.replace(" ", "_"))
-                counts.setdefault(label, {})[name] = total / INSTRUCTION_REQUESTS
+                counts.setdefault(label, {})[name] = harness.server_instructions(
+                    server, directory, name != "keep-alive", INSTRUCTION_REQUESTS)
     return counts
 
 

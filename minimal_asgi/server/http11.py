@@ -353,6 +353,12 @@ class HTTP11Protocol:
         self._websocket: WebSocketSession | None = None
         self._linger = 0.0
         self._apps: set[asyncio.Task[None]] = set()  # app tasks still running (see _start_app)
+        # PERF: what h11 holds and has not parsed yet, as ``trailing_data`` gives it,
+        # when this object knows without asking: that property copies h11's buffer
+        # through a Python-level ``__bytes__``, and asking it twice a request (here,
+        # and in _watch) cost 0.6% of a keep-alive GET (docs/10-the-server.md).
+        # Known at the start (nothing) and after ``_watch``; None when only h11 knows.
+        self._unparsed: tuple[bytes, bool] | None = (b"", False)
 
     def shutdown(self) -> None:
         """Graceful shutdown: close now if idle, else once the response in flight is done."""
@@ -404,9 +410,10 @@ class HTTP11Protocol:
 
     async def _serve(self) -> None:
         while True:
-            request = await self._next_request()
-            if request is None:
+            parsed = await self._next_request()
+            if parsed is None:
                 return
+            request, after_head = parsed
             if self.overloaded:
                 await self._refuse(503, "too many connections; retry later", request)
                 return
@@ -418,17 +425,27 @@ class HTTP11Protocol:
                 )
                 await self._websocket.run()
                 return
-            if not await self._run_cycle(request, headers):
+            if not await self._run_cycle(request, headers, after_head):
                 return
             self.h11.start_next_cycle()
 
     # -- 1. the request head -------------------------------------------------------
-    async def _next_request(self) -> h11.Request | None:
-        """Wait for the next request head and parse it; None means: close."""
-        buffered, closed = self.h11.trailing_data
+    async def _next_request(self) -> tuple[h11.Request, bytes] | None:
+        """Wait for the next request head and parse it; None means: close.
+
+        With the request, the bytes that came after its head, which h11 still
+        holds: the head ends at the blank line ``_END_OF_HEAD`` finds, where
+        h11's own search ends it (``head_problem`` relies on that too: it
+        checks the bytes h11 parses).
+        """
+        unparsed = self._unparsed
+        buffered, closed = unparsed if unparsed is not None else self.h11.trailing_data
+        self._unparsed = None  # h11 parses some of it now
+        received: bytes | bytearray = buffered  # all h11 has been given and not parsed
         blank_line = _END_OF_HEAD.search(buffered)
         if blank_line is not None:  # PERF: all here already (read by _watch, or pipelined)
-            problem = head_problem(buffered[: blank_line.end()], True, self.config)
+            end = blank_line.end()
+            problem = head_problem(buffered[:end], True, self.config)
         else:
             head = _Head(buffered)  # PERF: each byte scanned once, however slowly it comes
             problem = head.problem(self.config)
@@ -436,6 +453,7 @@ class HTTP11Protocol:
                 problem = await self._read_head(head, closed)
                 if problem is _CLOSE:
                     return None
+            received, end = head.data, head.end  # (_read_head gives h11 what it gives head)
         if problem is not None:
             await self._refuse(*problem)
             return None
@@ -449,7 +467,7 @@ class HTTP11Protocol:
         if problem is not None:
             await self._refuse(*problem, event)
             return None
-        return event
+        return event, bytes(received[end:])
 
     async def _read_head(self, head: _Head, closed: bool) -> tuple[int, str] | None:
         """Read until ``head`` is complete: None, or the problem with it (or ``_CLOSE``).
@@ -543,8 +561,14 @@ class HTTP11Protocol:
             log_request(self.transport.client, line, status, len(body), 0.0)
 
     # -- 2 to 5. one request, one response -------------------------------------------
-    async def _run_cycle(self, request: h11.Request, headers: list[tuple[bytes, bytes]]) -> bool:
-        """Run the app on ``request``; True if the connection can carry another request."""
+    async def _run_cycle(
+        self, request: h11.Request, headers: list[tuple[bytes, bytes]], after_head: bytes
+    ) -> bool:
+        """Run the app on ``request``; True if the connection can carry another request.
+
+        ``after_head``: what came after the request's head (its body, or some
+        of it, and maybe the next request), as h11 holds it.
+        """
         scope = self._scope(request, headers, "http")
         length = _body_length(scope["headers"])
         if length is not None and length > self.config.max_body_bytes:
@@ -557,19 +581,22 @@ class HTTP11Protocol:
         chunk_lines = None
         if length is None:  # chunked: its lines are checked from the first byte on
             chunk_lines = _ChunkLines(self.config.max_body_bytes)
-            problem = chunk_lines.feed(self.h11.trailing_data[0])
+            problem = chunk_lines.feed(after_head)
             if problem is not None:  # already in what came with the head: the app is spared
                 await self._refuse(*problem, request)
                 return False
-        cycle = _Cycle(self, scope, request, self._whole_body(length))
+        cycle = _Cycle(self, scope, request, self._whole_body(length, after_head))
         cycle.chunk_lines = chunk_lines
         self._start_app(cycle)
         try:
+            after_body: bytes | None = None  # what h11 holds past the body, if known
             if cycle.reading is not None:  # a body to stream: see _Cycle.stop_reading
                 with cycle.reading:
                     if not await self._feed_body(cycle):
                         return False
-            if not cycle.stopped and not await self._watch(cycle):
+            else:  # the body came whole, length bytes of after_head (0 for a GET)
+                after_body = after_head[length:]
+            if not cycle.stopped and not await self._watch(cycle, after_body):
                 return False  # the client has gone
         finally:
             idle_too_long = self._alarm.rang and not self.stopping
@@ -611,9 +638,9 @@ class HTTP11Protocol:
         else:
             cycle.stop_reading()
 
-    def _whole_body(self, length: int | None) -> Message | None:
+    def _whole_body(self, length: int | None, after_head: bytes) -> Message | None:
         """The body as one message if it is all buffered already, else None (stream it)."""
-        if length is None or (length and len(self.h11.trailing_data[0]) < length):
+        if length is None or len(after_head) < length:
             return None  # chunked (length unknown), or still on its way
         body = b""
         while not isinstance(event := self.h11.next_event(), h11.EndOfMessage):
@@ -638,6 +665,9 @@ class HTTP11Protocol:
                 proceed = h11.InformationalResponse(status_code=100, headers=[], reason="Continue")
                 await self.transport.write(_serialize(self.h11, proceed))
                 cycle.sent_continue = True
+        # h11 takes the body from its buffer, as much as it finds: what it holds
+        # after that is known to h11 only (a _watch after a streamed body asks it).
+        self._unparsed = None
         to_app = None if discard else cycle.body_to_app
         received = 0
         held: bytes | None = None
@@ -685,32 +715,43 @@ class HTTP11Protocol:
             else:  # pragma: no cover - h11 yields nothing else while a body is read
                 raise RuntimeError(f"unexpected {event!r} in a request body")
 
-    async def _watch(self, cycle: _Cycle) -> bool:
+    async def _watch(self, cycle: _Cycle, after_body: bytes | None) -> bool:
         """Read while the app works; False if the client has gone.
 
         The body is all read, so a read returns either nothing - the client has
         gone, and the app hears ``http.disconnect`` - or the beginning of the
         next request (pipelined, or sent after this response), kept in h11's
         buffer for the next cycle: up to a head's worth, then reading stops and
-        TCP makes the client wait.
+        TCP makes the client wait. ``after_body``: what h11 holds past the
+        body, None if only h11 knows (a streamed body).
         """
         cycle.watching = True
-        cycle.buffered = len(self.h11.trailing_data[0])
-        while cycle.buffered <= self.config.max_header_bytes and not cycle.stopped:
-            data = await self.transport.read_or_stop()
-            if data is None:  # stopped (see _Cycle.stop_reading), or the alarm rang
-                return True
-            if not data:
-                if not cycle.complete:
-                    cycle.client_gone()
-                return False
-            self.h11.receive_data(data)
-            cycle.buffered += len(data)
-            if cycle.complete:
-                return True  # the next request has begun to arrive
-        if not cycle.stopped:
-            await cycle.done.wait()
-        return True
+        closed = False  # (known: a read of nothing ends the connection before h11 hears of it)
+        if after_body is None:
+            after_body, closed = self.h11.trailing_data
+        held = [after_body]  # PERF: h11's buffer, for the next _next_request
+        cycle.buffered = len(after_body)
+        try:
+            while cycle.buffered <= self.config.max_header_bytes and not cycle.stopped:
+                data = await self.transport.read_or_stop()
+                if data is None:  # stopped (see _Cycle.stop_reading), or the alarm rang
+                    return True
+                if not data:  # (not given to h11: it ends the connection here)
+                    if not cycle.complete:
+                        cycle.client_gone()
+                    return False
+                self.h11.receive_data(data)
+                held.append(data)
+                cycle.buffered += len(data)
+                if cycle.complete:
+                    return True  # the next request has begun to arrive
+            if not cycle.stopped:
+                await cycle.done.wait()
+            return True
+        finally:
+            # Joined once, not appended to on each read: a client sending a byte
+            # at a time would make that quadratic.
+            self._unparsed = (held[0] if len(held) == 1 else b"".join(held)), closed
 
     async def _answer_instead(self, cycle: _Cycle, status: int, detail: str) -> None:
         """The body went wrong while the app was running: the server answers.

@@ -1,4 +1,7 @@
-"""The client ``benchmarks/server_vs_uvicorn.py --instructions`` counts with still works.
+"""The client the server's instruction counts use still works.
+
+``benchmarks/server_vs_uvicorn.py --instructions`` and the performance guard's
+``server: ...`` scenarios both count with ``harness.blocking_requests``.
 
 It sends requests one after the other to a real server, on one connection or
 one connection each; nothing here is timed.
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import server_vs_uvicorn
+from benchmarks import harness, server_vs_uvicorn
 from tests.server import apps
 from tests.server.servers import minimal_asgi_server
 
@@ -16,7 +19,7 @@ from tests.server.servers import minimal_asgi_server
 @pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "connection-close"])
 def test_the_server_benchmark_client_gets_its_answers(close: bool) -> None:
     with minimal_asgi_server(apps.hello) as (_, port):
-        server_vs_uvicorn._requests(port, 3, close)  # raises unless every answer is 200
+        harness.blocking_requests(port, 3, close)  # raises unless every answer is 200
 
 
 def test_the_connection_close_scenario_sends_the_header_to_wrk() -> None:

@@ -57,6 +57,40 @@ def test_pipelined_requests_are_answered_in_order(serve: Serve) -> None:
     assert paths == ["/0", "/1", "/2", "/3", "/4"]
 
 
+def test_pipelined_requests_with_bodies_each_get_their_own_body(serve: Serve) -> None:
+    """Bodies whole in the packet, chunked, and a GET, sent at once: where each
+    request's bytes end and the next one's begin is found every time. The
+    first body would fail a head's checks (a line starting with a space is
+    obsolete line folding): it must not be taken for part of the next head."""
+    folded = b"one\r\n folded"
+    chunked = (
+        b"POST /chunked HTTP/1.1\r\nHost: testserver\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\ntwo\r\n0\r\n\r\n"
+    )
+    with serve(apps.Recorder()) as address, RawConnection(address) as connection:
+        connection.send(
+            request("POST", "/length", body=folded)
+            + chunked
+            + request("POST", "/length", body=b"three")
+            + request("GET", "/last")
+        )
+        seen = [json.loads(connection.read_response().body) for _ in range(4)]
+    assert [(s["path"], s["body"]) for s in seen] == [
+        ("/length", folded.decode()),
+        ("/chunked", "two"),
+        ("/length", "three"),
+        ("/last", ""),
+    ]
+
+
+def test_a_request_dribbled_with_its_body_and_the_next_request_is_parsed(serve: Serve) -> None:
+    """The head arrives a byte at a time, and with it the body and the next request."""
+    with serve(apps.Recorder()) as address, RawConnection(address) as connection:
+        connection.dribble(request("POST", "/first", body=b"body") + request("GET", "/second"))
+        seen = [json.loads(connection.read_response().body) for _ in range(2)]
+    assert [(s["path"], s["body"]) for s in seen] == [("/first", "body"), ("/second", "")]
+
+
 def test_chunked_request_body_reaches_the_app_decoded(serve: Serve) -> None:
     recorder = apps.Recorder()
     with serve(recorder) as address, RawConnection(address) as connection:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import time
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
-from minimal_asgi.types import ASGIApp
+from minimal_asgi.types import ASGIApp, Receive, Scope, Send
 from tests.server import apps
 from tests.server.client import RawConnection, request
 from tests.server.servers import SERVERS, minimal_asgi_server, running
@@ -204,3 +207,30 @@ def test_websocket_upgrade_with_a_target_that_is_not_a_path_is_400() -> None:
         }))
         assert connection.read_response().status == 400
     assert recorder.calls == 0
+
+
+def test_a_pipelined_head_read_in_parts_while_the_app_works_is_checked_whole() -> None:
+    """The next head arrives in two reads while the app answers the first request:
+    the checks see both parts (here, one Content-Length header in each: 400).
+    (uvicorn drops the first response when the second request is malformed.)"""
+    gate = threading.Event()
+
+    async def gated(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await apps.lifespan(receive, send)
+            return
+        while scope["path"] == "/wait" and not gate.is_set():
+            await anyio.sleep(0.01)  # (polled: the test thread opens the gate)
+        await apps.answer(send, b"ok")
+
+    with minimal_asgi_server(gated) as address, RawConnection(address) as connection:
+        connection.send(request("GET", "/wait"))
+        connection.send(b"GET /next HTTP/1.1\r\nHost: testserver\r\nContent-Length: 0\r\n")
+        time.sleep(0.05)  # (a pause, so the head arrives in two reads)
+        connection.send(b"Content-Length: 0\r\n\r\n")
+        time.sleep(0.05)
+        gate.set()
+        first, second = connection.read_response(), connection.read_response()
+    assert (first.status, first.body) == (200, b"ok")
+    assert second.status == 400
+    assert b"Content-Length" in second.body
