@@ -62,7 +62,9 @@ from minimal_asgi.plugins import RouteInfo, RouteWrapper
 from minimal_asgi.requests import DEFAULT_MAX_BODY_SIZE, Request
 from minimal_asgi.resolution import Context, WebSocketContext
 from minimal_asgi.responses import (
+    LENGTHS,
     NO_BODY_STATUSES,
+    SHORT,
     SIMPLE_BODIES,
     Response,
     send_result,
@@ -231,11 +233,15 @@ def direct_handler(endpoint: Callable[..., Awaitable[Any]], status: int | None) 
         # coroutine: one await less on the most common request there is.
         encode, content_type = simple
         body = encode(result)
+        size = len(body)
         await send(
             {
                 "type": "http.response.start",
                 "status": ok,
-                "headers": [content_type, (b"content-length", b"%d" % len(body))],
+                "headers": [
+                    content_type,
+                    LENGTHS[size] if size < SHORT else (b"content-length", b"%d" % size),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -310,11 +316,15 @@ def dependencies_handler(
         # PERF: the two messages written out, as in direct_handler.
         encode, content_type = simple
         body = encode(result)
+        size = len(body)
         await send(
             {
                 "type": "http.response.start",
                 "status": ok,
-                "headers": [content_type, (b"content-length", b"%d" % len(body))],
+                "headers": [
+                    content_type,
+                    LENGTHS[size] if size < SHORT else (b"content-length", b"%d" % size),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})

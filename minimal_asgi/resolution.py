@@ -312,11 +312,12 @@ class Context:
 async def read_json_body(request: Request, source: BodySource, errors: Errors) -> Any:
     """A JSON body, validated: its value, or INVALID with the errors appended.
     (Also called by the coroutines straight_dependencies.py writes.)"""
-    content_type = request.headers.get("content-type", "")
-    # PERF: the usual header, exactly, needs no splitting and lowering.
-    if content_type == "application/json":
-        media = content_type
+    raw_type = request._raw_header(b"content-type")
+    # PERF: the usual header, exactly, needs no decoding, splitting and lowering.
+    if raw_type == b"application/json":
+        media = "application/json"
     else:
+        content_type = raw_type.decode("latin-1") if raw_type is not None else ""
         media = content_type.split(";", 1)[0].strip().lower()
     if media and media != "application/json" and not media.endswith("+json"):
         raise HTTPException(415, f"expected an application/json body, got {media!r}")
