@@ -42,11 +42,9 @@ benchmarks/results/bookshelf_read.md.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from benchmarks import harness
 from benchmarks.harness import SPREAD_NOTE, HTTPRequest, Sample, Server, fmt_ratio, progress
@@ -95,9 +93,11 @@ class Round:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and all its threads so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    seconds = harness.cpu_seconds(pid)  # all its threads: the thread pool's work too
+    if seconds is None:
+        raise RuntimeError(f"server process {pid} is gone")
+    return seconds
+
 
 
 def measure(settings: harness.Settings) -> dict[str, list[Round]]:

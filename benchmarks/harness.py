@@ -624,7 +624,8 @@ def harness_case() -> tuple[ASGIApp, HTTPRequest]:
 
 
 # -- over the wire ---------------------------------------------------------------
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -638,12 +639,14 @@ class Server:
     """
 
     def __init__(self, target: str, *, workers: int = 1, env: Mapping[str, str] | None = None,
-                 cpus: str | None = None) -> None:
+                 cpus: str | None = None, callgrind_dir: str | None = None) -> None:
         self.target = target
         self.workers = workers
         self.env = dict(env or {})
         self.cpus = cpus
-        self.port = _free_port()
+        # Under callgrind the server counts its instructions (see server_instructions).
+        self.callgrind_dir = callgrind_dir
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
 
@@ -664,12 +667,17 @@ class Server:
             "--http", "httptools", "--loop", "uvloop", "--no-access-log",
             "--log-level", "warning", "--lifespan", "auto",
         ]
-        if self.cpus is not None:
-            command = ["taskset", "-c", self.cpus, *command]
         env = {**os.environ, **self.env, "BENCH_APP": self.target, "PYTHONPATH": str(REPO)}
+        if self.callgrind_dir is not None:
+            command = ["valgrind", "--tool=callgrind",
+                       f"--callgrind-out-file={self.callgrind_dir}/callgrind.%p", *command]
+            env["PYTHONHASHSEED"] = "0"  # the same dict layouts, so the same count each run
+        if self.cpus is not None:  # (taskset outside valgrind: it does not follow exec)
+            command = ["taskset", "-c", self.cpus, *command]
         self._process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self._log,
                                          stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        # Under callgrind, Python runs some 50 times slower: start-up takes a minute.
+        deadline = time.monotonic() + (300 if self.callgrind_dir else 30)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"server for {self.target} exited:\n{self.log()}")
@@ -725,7 +733,7 @@ class Running:
     def __init__(self, label: str, argv: Sequence[str], *, cpus: str | None = None,
                  callgrind_dir: str | None = None) -> None:
         self.label = label
-        self.port = _free_port()
+        self.port = free_port()
         command = [sys.executable, *argv, "--host", "127.0.0.1", "--port", str(self.port)]
         if callgrind_dir is not None:  # (valgrind outside taskset: it does not follow exec)
             command = ["valgrind", "--tool=callgrind",
@@ -740,6 +748,10 @@ class Running:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def __enter__(self) -> Running:
         deadline = time.monotonic() + 300  # (under callgrind, start-up takes minutes)
@@ -781,26 +793,41 @@ class Running:
         self._log.close()
 
 
-def blocking_requests(port: int, count: int, close: bool) -> None:
-    """``count`` GET / one after the other: on one connection, or one connection each.
+def raw_request(request: HTTPRequest, close: bool = False) -> bytes:
+    """``request`` as the bytes a client writes: HTTP/1.1, keep-alive unless
+    ``close`` (or the request's own headers) ask for ``Connection: close``."""
+    lines = [f"{request.method} {request.target} HTTP/1.1", "Host: 127.0.0.1"]
+    if request.body:
+        lines.append(f"Content-Length: {len(request.body)}")
+    if request.content_type:
+        lines.append(f"Content-Type: {request.content_type}")
+    lines += [f"{name}: {value}" for name, value in request.headers]
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
+
+
+def blocking_requests(port: int, count: int, close: bool,
+                      request: HTTPRequest = HTTPRequest()) -> None:
+    """``count`` copies of ``request`` (``GET /`` unless given) one after the
+    other: on one connection, or one connection each.
 
     Each waits for the whole answer before the next is sent, so the server is
     idle between requests: what it executes for ``count`` of them does not
-    depend on how fast this client is.
+    depend on how fast this client is (wrk's timing would make it vary).
     """
-    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    request += b"Connection: close\r\n\r\n" if close else b"\r\n"
+    data = raw_request(request, close)
     sock: socket.socket | None = None
     for _ in range(count):
         if sock is None:
             sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-        sock.sendall(request)
+        sock.sendall(data)
         response = b""
         while not _complete(response, close):
-            data = sock.recv(65536)
-            if not data:
+            received = sock.recv(65536)
+            if not received:
                 break
-            response += data
+            response += received
         if not response.startswith(b"HTTP/1.1 200"):
             raise SystemExit(f"unexpected answer: {response[:200]!r}")
         if close:
@@ -832,8 +859,9 @@ def callgrind_total(directory: str, pid: int, label: str) -> int:
     return int(found.group(1))
 
 
-def server_instructions(server: Running, directory: str, close: bool, requests: int,
-                        warmup: int = 100) -> float:
+def server_instructions(server: Running | Server, directory: str, close: bool, requests: int,
+                        warmup: int = 100, request: HTTPRequest = HTTPRequest()
+                        ) -> float:
     """Instructions per request of ``server`` (started with ``callgrind_dir=directory``).
 
     ``warmup`` requests first (imports, caches), then the counters are zeroed
@@ -842,12 +870,26 @@ def server_instructions(server: Running, directory: str, close: bool, requests: 
     ``requests``. Between requests the server is idle, and the client is not
     counted (another process, not under valgrind).
     """
-    pid = server.process.pid
-    blocking_requests(server.port, warmup, close)
+    pid = server.pid
+    blocking_requests(server.port, warmup, close, request)
     subprocess.run(["callgrind_control", "-z", str(pid)], check=True, capture_output=True)
-    blocking_requests(server.port, requests, close)
+    blocking_requests(server.port, requests, close, request)
     label = "close" if close else "keep-alive"
     return callgrind_total(directory, pid, label) / requests
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has spent so far (Linux), or None.
+
+    Read before and after a load run, it gives the server's CPU time per
+    request: a figure that holds when the scheduler hands the two servers of an
+    A/B unequal shares of a busy machine, which requests per second does not.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

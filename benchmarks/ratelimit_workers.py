@@ -37,10 +37,6 @@ REQUESTS = CONNECTIONS * PER_CONNECTION
 APP = "benchmarks.apps.ratelimit_workers:app"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _request(connection: http.client.HTTPConnection, path: str) -> tuple[int, Any]:
@@ -64,7 +60,7 @@ def _wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
 def run(backend: str) -> tuple[Counter[int], Counter[int]]:
     """Serve with two workers on ``backend``: the statuses of the 100 requests,
     and how many requests each worker was sent."""
-    port = _free_port()
+    port = harness.free_port()
     env = {**os.environ, "RATELIMIT_BACKEND": backend,
            "RATELIMIT_PREFIX": f"bench-workers-{uuid.uuid4().hex}"}
     server = subprocess.Popen(

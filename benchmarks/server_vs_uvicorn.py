@@ -28,14 +28,11 @@ Run: ``python -m benchmarks.server_vs_uvicorn --quick`` (needs wrk; taskset to p
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import sys
 import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 
 from benchmarks import harness
 from benchmarks.harness import (
@@ -71,19 +68,8 @@ SERVERS: dict[str, list[str]] = {
 }  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -108,10 +94,10 @@ def measure(settings: Settings) -> dict[str, dict[str, list[Round]]]:
 
         def one_round(label: str, request: HTTPRequest) -> Round:
             server = servers[label]
-            before = _cpu_seconds(server.process.pid)
+            before = harness.cpu_seconds(server.process.pid)
             result = harness.run_wrk(server.url, request, connections=settings.connections,
                                      duration=settings.duration, cpus=settings.wrk_cpus)
-            after = _cpu_seconds(server.process.pid)
+            after = harness.cpu_seconds(server.process.pid)
             cpu = None
             if before is not None and after is not None and result.requests:
                 cpu = (after - before) / result.requests * 1e6

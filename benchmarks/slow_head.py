@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from benchmarks import harness
-from benchmarks.server_vs_uvicorn import _cpu_seconds, _free_port
 
 NAME = "slow_head"
 APP = "examples.hello.app:app"
@@ -80,15 +79,15 @@ def dribble(port: int, connections: int, duration: float, max_bytes: int,
 
 
 def measure(label: str, args: argparse.Namespace) -> list[str]:
-    port = _free_port()
+    port = harness.free_port()
     command = [sys.executable, *SERVERS[label], "--host", "127.0.0.1", "--port", str(port)]
     with _Process(command, port) as server:
-        before = _cpu_seconds(server.pid)
+        before = harness.cpu_seconds(server.pid)
         started = time.monotonic()
         sent, cut = dribble(port, args.connections, args.duration, args.max_bytes, args.interval,
                              args.prefill)
         elapsed = time.monotonic() - started
-        after = _cpu_seconds(server.pid)
+        after = harness.cpu_seconds(server.pid)
     cpu = (after - before) if before is not None and after is not None else float("nan")
     return [f"`{label}`", f"{elapsed:.1f}", f"{sent:,}", str(cut), f"{cpu:.2f}",
             f"{cpu / max(sent, 1) * 1e6:.1f}"]

@@ -37,7 +37,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from benchmarks import harness
-from benchmarks.server_vs_uvicorn import _free_port
 from benchmarks.slow_head import _Process
 from minimal_asgi import App, FormLimits, UploadFile
 
@@ -173,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in args.frameworks}
     try:
         for name in args.frameworks:
-            port = _free_port()
+            port = harness.free_port()
             command = [sys.executable, "-m", "uvicorn", FRAMEWORKS[name], "--host",
                        "127.0.0.1", "--port", str(port), "--log-level", "warning",
                        "--no-access-log"]

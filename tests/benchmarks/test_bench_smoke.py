@@ -105,11 +105,29 @@ def test_check_reports_a_wrong_response() -> None:
         "static_files",
         "jobs",
         "bookshelf_read",
+        "layers",
     ],
 )
 def test_benchmark_script_imports(script: str) -> None:
     module = importlib.import_module(f"benchmarks.{script}")
     assert callable(module.main)
+
+
+def test_every_layers_variant_gives_the_plaintext_answer() -> None:
+    # check_all raises SystemExit naming the variant whose answer differs
+    from benchmarks import layers
+
+    layers.check_all()
+
+
+def test_the_over_the_wire_goal_is_decided_by_instructions_too() -> None:
+    # the instruction row is decided (met or missed), never borderline
+    from benchmarks.overhead import goals
+
+    table = goals({}, {}, {}, {("plaintext", "raw"): 100.0, ("plaintext", "minimal_asgi"): 110.0,
+                               ("json", "raw"): 100.0, ("json", "minimal_asgi"): 104.0})
+    assert "plaintext: ≥ 0.95x raw requests per instruction | 0.909x | **missed**" in table
+    assert "JSON hello: ≥ 0.95x raw requests per instruction | 0.962x | met" in table
 
 
 def test_cors_benchmark_apps_answer_as_the_report_says() -> None:

@@ -26,3 +26,31 @@ def test_the_connection_close_scenario_sends_the_header_to_wrk() -> None:
     scenarios = server_vs_uvicorn.SCENARIOS
     assert scenarios["Connection: close"].wrk_env()["BENCH_HEADERS"] == "Connection: close"
     assert "BENCH_HEADERS" not in scenarios["keep-alive"].wrk_env()
+
+
+def test_a_request_with_a_body_is_written_as_a_client_writes_it() -> None:
+    # overhead.py --instructions sends each scenario's own request this way
+    request = harness.HTTPRequest("POST", "/items", query="q=1", body=b'{"a":1}',
+                                  content_type="application/json")
+    assert harness.raw_request(request, close=True) == (
+        b"POST /items?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 7\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n\r\n" + b'{"a":1}'
+    )
+
+
+def test_the_client_reads_a_body_answer_whole_on_one_connection() -> None:
+    # three POSTs on one connection: each answer read to its Content-Length
+    request = harness.HTTPRequest("POST", "/echo", body=b"x" * 70_000,
+                                  content_type="application/octet-stream")
+    recorder = apps.Recorder()  # answers each request with its body, as JSON
+    with minimal_asgi_server(recorder) as (_, port):
+        harness.blocking_requests(port, 3, False, request)
+    assert recorder.calls == 3
+
+
+def test_a_server_process_cpu_time_is_read_from_proc() -> None:
+    import os
+
+    spent = harness.cpu_seconds(os.getpid())
+    assert spent is not None and spent > 0
+    assert harness.cpu_seconds(2**22 + 12345) is None  # no such process
