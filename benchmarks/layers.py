@@ -15,6 +15,7 @@ of it uvicorn starting under callgrind). ``--no-wire`` counts in process only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -67,7 +68,8 @@ def over_the_wire() -> dict[str, float]:
     return counts
 
 
-def report(command: str, inproc: dict[str, float], wire: dict[str, float]) -> str:
+def report(command: str, inproc: dict[str, float], wire: dict[str, float],
+           load_at_start: tuple[float, float, float]) -> str:
     rows = []
     previous: str | None = None
     for variant in VARIANTS:
@@ -84,7 +86,8 @@ def report(command: str, inproc: dict[str, float], wire: dict[str, float]) -> st
         headers += ["over the wire", "step", "requests per instruction ÷ `constant`"]
     settings = harness.Settings(quick=False, rounds=0, duration=0, warmup=0, inproc_rounds=0,
                                 round_seconds=0, connections=0, wire=bool(wire), charts=False,
-                                pin=False, command=command)
+                                pin=False, command=command,
+                                load_at_start=load_at_start)
     what = (
         "Instructions per request of the plaintext answer, built up one layer at a time "
         "(benchmarks/apps/layers.py says what each variant adds). In process: the app called "
@@ -107,11 +110,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(arguments)
     if harness.valgrind_path() is None:
         raise SystemExit("this benchmark needs valgrind (apt-get install -y valgrind)")
+    load_at_start = os.getloadavg()
     check_all()
     inproc = in_process()
     wire = {} if args.no_wire else over_the_wire()
     command = " ".join(["python", "-m", "benchmarks.layers", *arguments])
-    text = report(command, inproc, wire)
+    text = report(command, inproc, wire, load_at_start)
     path = harness.write_report(NAME, text)
     print(text)
     print(f"written: {path}", file=sys.stderr)
