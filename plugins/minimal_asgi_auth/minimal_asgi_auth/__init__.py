@@ -1,26 +1,26 @@
 """Authentication for minimal_asgi.
 
-- :mod:`minimal_asgi_auth.jwt`: JSON Web Tokens, HMAC-signed, written by hand
+- ``minimal_asgi_auth.jwt``: JSON Web Tokens, HMAC-signed, written by hand
   on ``hmac``, ``hashlib``, ``base64`` and ``json``.
-- :mod:`minimal_asgi_auth.passwords`: argon2id password hashing, legacy bcrypt
+- ``minimal_asgi_auth.passwords``: argon2id password hashing, legacy bcrypt
   hashes verified and upgraded, equal-time answers for unknown users.
-- :mod:`minimal_asgi_auth.tokens`: access tokens and refresh tokens, rotated,
+- ``minimal_asgi_auth.tokens``: access tokens and refresh tokens, rotated,
   with reuse detection (``Tokens``).
-- :mod:`minimal_asgi_auth.sessions`: server-side sessions behind a ``__Host-``
+- ``minimal_asgi_auth.sessions``: server-side sessions behind a ``__Host-``
   cookie (``Sessions``).
-- :mod:`minimal_asgi_auth.apikeys`: API keys shown once, stored hashed (``APIKeys``).
-- :mod:`minimal_asgi_auth.guards`: the :class:`Auth` plugin - ``current_user``,
+- ``minimal_asgi_auth.apikeys``: API keys shown once, stored hashed (``APIKeys``).
+- ``minimal_asgi_auth.guards``: the ``Auth`` plugin - ``current_user``,
   ``requires``, ``requires_permission``, ``requires_scopes`` - with roles and
-  permissions in :mod:`minimal_asgi_auth.principal` (``RBAC``) and the same
-  check for whole path prefixes in :mod:`minimal_asgi_auth.middleware`.
-- :mod:`minimal_asgi_auth.oauth2`: an RFC 6749 token endpoint (``TokenEndpoint``).
-- :mod:`minimal_asgi_auth.keys`: typed keys (HMAC secret, RSA/P-256/Ed25519
+  permissions in ``minimal_asgi_auth.principal`` (``RBAC``) and the same
+  check for whole path prefixes in ``minimal_asgi_auth.middleware``.
+- ``minimal_asgi_auth.oauth2``: an RFC 6749 token endpoint (``TokenEndpoint``).
+- ``minimal_asgi_auth.keys``: typed keys (HMAC secret, RSA/P-256/Ed25519
   public and private keys), each bound to its algorithms.
-- :mod:`minimal_asgi_auth.jwks`: an identity provider's JWKS, fetched, cached,
+- ``minimal_asgi_auth.jwks``: an identity provider's JWKS, fetched, cached,
   refreshed on rotation.
-- :mod:`minimal_asgi_auth.csrf`: cross-origin protection (Fetch Metadata and
+- ``minimal_asgi_auth.csrf``: cross-origin protection (Fetch Metadata and
   Origin), double-submit tokens, the OAuth state bound to the browser.
-- :mod:`minimal_asgi_auth.settings`: the signing keys from the environment,
+- ``minimal_asgi_auth.settings``: the signing keys from the environment,
   refused in production when weak.
 """
 

@@ -165,7 +165,7 @@ def _digest(presented: str) -> str:
 class APIKeys:
     """Create, check, list and revoke API keys.
 
-    ``store``: ``"memory"`` or an :class:`APIKeyStore` such as
+    ``store``: ``"memory"`` or an ``APIKeyStore`` such as
     ``RedisAPIKeyStore(redis)``. ``label`` starts every key (``mak_...``).
     """
 

@@ -10,7 +10,7 @@ stolen secret, only the cookie the browser adds by itself.
 Three defences here, from the strongest to the fallback
 (docs/24-web-security.md tells the story):
 
-1. :class:`CrossOriginProtection` - the check Go 1.25's
+1. ``CrossOriginProtection`` - the check Go 1.25's
    ``http.CrossOriginProtection`` makes, written again here. Browsers say
    where a request comes from: ``Sec-Fetch-Site`` (all browsers since 2023)
    and ``Origin``. A non-safe request whose ``Sec-Fetch-Site`` is anything
@@ -19,15 +19,15 @@ Three defences here, from the strongest to the fallback
    with neither, it is not a browser request (or a very old browser) and
    passes. GET, HEAD and OPTIONS always pass: they must not change state.
    Trusted origins and a bypass list of paths make exceptions.
-2. :class:`CSRFTokens` - a double-submit token for the old browsers the first
+2. ``CSRFTokens`` - a double-submit token for the old browsers the first
    check lets through: random, signed with the app's key and bound to the
    session id, sent in a cookie *and* in a header or form field. Another
    site can make the browser send the cookie, but cannot read it to copy it.
-3. :class:`OAuthState` - the OAuth ``state`` bound to the browser that
+3. ``OAuthState`` - the OAuth ``state`` bound to the browser that
    started the login, so an attacker cannot complete *their* login in the
    victim's browser (login CSRF, fixed in fastapi-users and fastapi-sso).
 
-:class:`CSRFMiddleware` applies 1 and 2 to every request, as pure ASGI:
+``CSRFMiddleware`` applies 1 and 2 to every request, as pure ASGI:
 refusals are 403 problem details (RFC 9457).
 """
 
@@ -185,7 +185,7 @@ class CSRFTokens:
     ``issue(session_id)`` returns ``nonce.signature``; put it in a cookie
     the page can read (``set_cookie``) and have the page send it back in the
     ``X-CSRF-Token`` header or a ``csrf_token`` form field.
-    :class:`CSRFMiddleware` checks that both copies are equal *and* that the
+    ``CSRFMiddleware`` checks that both copies are equal *and* that the
     signature fits the current session id, so a token planted from a sibling
     subdomain, or one from another session, does not pass.
     """

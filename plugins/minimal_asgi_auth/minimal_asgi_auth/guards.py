@@ -1,6 +1,6 @@
 """The ``Auth`` plugin: finding the caller, and guards that let them through or not.
 
-Per request, :meth:`Auth.authenticate` looks for one credential, in this order:
+Per request, ``Auth.authenticate`` looks for one credential, in this order:
 
 1. ``Authorization: Bearer <access token>`` (on a WebSocket, also a
    subprotocol ``bearer.<access token>``: browsers cannot set headers on a

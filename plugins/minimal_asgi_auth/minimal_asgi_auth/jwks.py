@@ -6,7 +6,7 @@ documents, e.g. ``https://idp.example/.well-known/jwks.json``::
 
     {"keys": [{"kty": "RSA", "kid": "2026-07", "alg": "RS256", "n": "...", "e": "AQAB"}]}
 
-:class:`JWKS` fetches that document from the URL *the application
+``JWKS`` fetches that document from the URL *the application
 configured*, keeps the keys in memory by ``kid``, and verifies tokens with
 them. Rotation works without a restart: a token naming a ``kid`` the cache
 does not know triggers one new fetch - at most once a minute, so a stream
@@ -248,8 +248,8 @@ class JWKS:
     ) -> dict[str, Any]:
         """Verify ``token`` with the key its ``kid`` names; the checks are ``jwt.decode``'s.
 
-        Raises :class:`jwt.InvalidTokenError` for a bad token (401) and
-        :class:`JWKSError` when the keys cannot be had (503).
+        Raises ``jwt.InvalidTokenError`` for a bad token (401) and
+        ``JWKSError`` when the keys cannot be had (503).
         """
         header = jwt.unverified_header(token, checks.get("max_size", jwt.DEFAULT_MAX_SIZE))
         kid = header.get("kid")

@@ -10,7 +10,7 @@ check here says which attack it stops (see docs/19-authentication.md):
 - **Algorithm allow-list.** The caller names the algorithms it accepts; the
   token's ``alg`` only selects among them. ``none`` (in any letter case) is
   never accepted, even if listed (CVE-2015-9235 class).
-- **Typed keys.** A key is an :class:`HMACKey` or a :class:`PublicKey`, and
+- **Typed keys.** A key is an ``HMACKey`` or a ``PublicKey``, and
   each serves only its own algorithms; a ``str``, or bytes that look like a
   public key (PEM, DER, OpenSSH, JWK), are refused as HMAC secrets, so a
   public key can never be used to *verify* an HMAC that an attacker computed
@@ -258,8 +258,8 @@ def encode(
 ) -> str:
     """Sign ``claims`` into a compact JWT.
 
-    ``key``: bytes or an :class:`HMACKey` for HS256/HS384/HS512, a
-    :class:`PrivateKey` for RS256/ES256/EdDSA. With a ``{kid: key}`` map,
+    ``key``: bytes or an ``HMACKey`` for HS256/HS384/HS512, a
+    ``PrivateKey`` for RS256/ES256/EdDSA. With a ``{kid: key}`` map,
     ``headers`` must name the signing key's ``kid``.
     """
     if algorithm not in ALGORITHMS:
@@ -373,7 +373,7 @@ def decode(
     typ: str | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
 ) -> dict[str, Any]:
-    """Verify ``token`` and return its claims; raise an :class:`InvalidTokenError` otherwise.
+    """Verify ``token`` and return its claims; raise an ``InvalidTokenError`` otherwise.
 
     ``require`` names claims that must be present (``exp`` by default: a token
     that never expires is rarely meant). ``typ``, when given, must equal the

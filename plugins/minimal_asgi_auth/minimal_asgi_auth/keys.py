@@ -6,13 +6,13 @@ what to do with them: an RSA public key, which everyone has, becomes an HMAC
 secret, and anyone can sign. Here a key has a *type*, chosen by the
 application when it loads the key, never by the token:
 
-- :class:`HMACKey` - a shared secret, for HS256/HS384/HS512 only;
-- :class:`PublicKey` - an RSA, P-256 or Ed25519 public key, which can only
+- ``HMACKey`` - a shared secret, for HS256/HS384/HS512 only;
+- ``PublicKey`` - an RSA, P-256 or Ed25519 public key, which can only
   *verify* RS256, ES256 or EdDSA respectively;
-- :class:`PrivateKey` - the matching private key, which can only *sign*.
+- ``PrivateKey`` - the matching private key, which can only *sign*.
 
 Each type knows the algorithms it serves (``key.algorithms``), and
-:func:`minimal_asgi_auth.jwt.decode` refuses a token whose ``alg`` the key does
+``minimal_asgi_auth.jwt.decode`` refuses a token whose ``alg`` the key does
 not serve. A public key cannot become an HMAC secret in any form: a
 ``PublicKey`` has no HMAC code at all, and ``HMACKey`` refuses ``str`` and any
 bytes that look like a public key (PEM, DER, OpenSSH, JWK).
@@ -196,8 +196,8 @@ def _family(key: _Public | _Private) -> Family:
 class PublicKey:
     """A public key that verifies exactly one algorithm: RS256, ES256 or EdDSA.
 
-    Made with :meth:`from_pem`, :meth:`from_der`, :meth:`from_ssh`,
-    :meth:`from_jwk` or from a ``cryptography`` key object; it has no way to
+    Made with ``from_pem``, ``from_der``, ``from_ssh``,
+    ``from_jwk`` or from a ``cryptography`` key object; it has no way to
     compute an HMAC, whatever a token says.
     """
 
@@ -306,7 +306,7 @@ class PrivateKey:
 
     For tests, examples and services that issue tokens themselves; a service
     that only *checks* tokens from an identity provider needs a
-    :class:`PublicKey` (or a JWKS), never this.
+    ``PublicKey`` (or a JWKS), never this.
     """
 
     __slots__ = ("_key", "algorithm", "algorithms", "family")

@@ -102,7 +102,7 @@ PasswordCheck = Callable[[str, str], Awaitable[Grant | None]]
 class TokenEndpoint:
     """A plugin that adds ``POST path``: ``App(plugins=[TokenEndpoint(tokens, ...)])``.
 
-    ``check_password(username, password)`` returns a :class:`Grant` or
+    ``check_password(username, password)`` returns a ``Grant`` or
     ``None``; it should cost the same either way (``passwords.verify_unknown_user``).
     ``clients`` are the confidential clients, by id.
     """

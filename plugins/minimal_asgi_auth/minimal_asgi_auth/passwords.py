@@ -9,11 +9,11 @@ minimum (19 MiB, 2 passes, 1 lane). The argon2-cffi package does the maths.
 Two things every real login meets, handled here:
 
 - **Migration.** Old hashes (bcrypt ``$2b$...``, or argon2id with weaker
-  parameters) still verify; :meth:`Hasher.verify_and_update` then returns a new
+  parameters) still verify; ``Hasher.verify_and_update`` then returns a new
   argon2id hash to store, so the user base upgrades itself one login at a time.
 - **Unknown users.** Answering "no such user" at once, and "wrong password"
   only after a 50 ms hash, tells an attacker which e-mails have accounts.
-  :meth:`Hasher.verify_unknown_user` verifies a dummy hash (made once) so both
+  ``Hasher.verify_unknown_user`` verifies a dummy hash (made once) so both
   paths cost the same.
 """
 
@@ -123,25 +123,25 @@ def set_default_hasher(hasher: Hasher) -> None:
 
 
 def hash(password: str) -> str:
-    """An argon2id hash of ``password`` (see :meth:`Hasher.hash`)."""
+    """An argon2id hash of ``password`` (see ``Hasher.hash``)."""
     return _default.hash(password)
 
 
 def verify(hashed: str, password: str) -> bool:
-    """Whether ``password`` matches ``hashed`` (see :meth:`Hasher.verify`)."""
+    """Whether ``password`` matches ``hashed`` (see ``Hasher.verify``)."""
     return _default.verify(hashed, password)
 
 
 def needs_rehash(hashed: str) -> bool:
-    """Whether ``hashed`` is outdated (see :meth:`Hasher.needs_rehash`)."""
+    """Whether ``hashed`` is outdated (see ``Hasher.needs_rehash``)."""
     return _default.needs_rehash(hashed)
 
 
 def verify_and_update(hashed: str, password: str) -> tuple[bool, str | None]:
-    """Verify and upgrade in one step (see :meth:`Hasher.verify_and_update`)."""
+    """Verify and upgrade in one step (see ``Hasher.verify_and_update``)."""
     return _default.verify_and_update(hashed, password)
 
 
 def verify_unknown_user(password: str) -> bool:
-    """The equal-time answer for an unknown user (see :meth:`Hasher.verify_unknown_user`)."""
+    """The equal-time answer for an unknown user (see ``Hasher.verify_unknown_user``)."""
     return _default.verify_unknown_user(password)

@@ -233,7 +233,7 @@ def _digest(session_id: str) -> str:
 class Sessions:
     """Log a browser in and out, and find its session on later requests.
 
-    ``store``: ``"memory"`` (one process) or a :class:`SessionStore` such as
+    ``store``: ``"memory"`` (one process) or a ``SessionStore`` such as
     ``RedisSessionStore(redis)``. ``secure=False`` is for plain-HTTP
     development on a host other than localhost, and needs a cookie name
     without the ``__Host-`` prefix (which requires ``Secure``).

@@ -2,7 +2,7 @@
 
 A signing key in the code is a key in the git history, in every clone and
 every CI log: whoever reads it can mint tokens for any user. So the keys come
-from ``AUTH_*`` environment variables, and :meth:`AuthSettings.load` refuses
+from ``AUTH_*`` environment variables, and ``AuthSettings.load`` refuses
 to let a production app start with one that is missing, left at its
 development default, a placeholder like ``changeme``, or shorter than 32
 characters - with a message that names the variable and says how to make a
@@ -13,9 +13,9 @@ at startup, so ``make run`` works without setup, and ``load`` logs a warning
 naming the variable; tokens and CSRF cookies then stop verifying when the
 process restarts, which is what a development key should do.
 
-The values are :class:`minimal_asgi.Secret` objects, whose ``repr`` and
+The values are ``minimal_asgi.Secret`` objects, whose ``repr`` and
 ``str`` are ``**********``, and the keys made from them
-(:class:`~minimal_asgi_auth.keys.HMACKey`) hide their bytes too: a settings
+(``HMACKey``) hide their bytes too: a settings
 object, a key or a CSRF helper can be logged or shown in a debug page without
 leaking.
 """

@@ -296,7 +296,7 @@ class Tokens:
 
     ``key``: the HMAC secret (bytes, 256 bits or more) or a ``{kid: key}``
     map with ``kid`` naming the one that signs. ``store``: ``"memory"`` (one
-    process) or a :class:`RefreshStore` such as ``RedisRefreshStore(redis)``.
+    process) or a ``RefreshStore`` such as ``RedisRefreshStore(redis)``.
     ``access_ttl`` is short (300 s): an access token cannot be revoked.
     ``refresh_ttl`` is how long an unused refresh token lives (idle);
     ``family_ttl`` how long a login lasts at most, refreshed or not (absolute).
@@ -417,7 +417,7 @@ class Tokens:
         self, refresh_token: str, *, scopes: Collection[str] | None = None
     ) -> TokenPair:
         """Rotate: the old refresh token is spent, a new pair is returned.
-        Raises :class:`InvalidRefreshToken` (``reused`` revokes the family).
+        Raises ``InvalidRefreshToken`` (``reused`` revokes the family).
 
         ``scopes`` narrows the new access token to some of the scopes granted
         at login (RFC 6749 section 6); the family keeps the full grant. Asking
