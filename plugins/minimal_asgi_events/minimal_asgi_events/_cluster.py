@@ -47,7 +47,7 @@ from redis.exceptions import (
 )
 
 from ._queue import Messages
-from ._redis import CONFIRM_TIMEOUT, EventsUnavailable
+from ._redis import CONFIRM_TIMEOUT, EventsUnavailable, stop_reading
 
 
 def _unknown_command(error: ResponseError) -> bool:
@@ -95,11 +95,9 @@ class ClusterBackend:
         try:
             yield messages
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+            await stop_reading(reader, pubsub)
+            # This subscription's pool is its own (one node's), unlike the
+            # plain backend's: it goes too.
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.connection_pool.disconnect()
 

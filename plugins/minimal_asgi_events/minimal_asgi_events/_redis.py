@@ -61,11 +61,7 @@ class RedisBackend:
         try:
             yield messages
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+            await stop_reading(reader, pubsub)
 
     async def _read(self, pubsub: aioredis.client.PubSub, messages: Messages) -> None:
         try:
@@ -78,6 +74,17 @@ class RedisBackend:
 
     async def aclose(self) -> None:
         pass  # the client belongs to whoever made it
+
+
+async def stop_reading(reader: asyncio.Task[None], pubsub: aioredis.client.PubSub) -> None:
+    """End a subscription: the reader task first (it is inside ``listen()``),
+    then the connection. A Redis that has gone away changes nothing here: the
+    subscriber is leaving anyway. (The cluster backend calls this too.)"""
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+    with contextlib.suppress(RedisError, OSError):
+        await pubsub.aclose()
 
 
 async def _confirmed(pubsub: aioredis.client.PubSub) -> None:
