@@ -631,6 +631,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_listening(process: subprocess.Popen[bytes], port: int, seconds: float) -> str | None:
+    """Poll 127.0.0.1:``port`` until something accepts: None then, or what went
+    wrong ("exited", "did not start") - the caller says whose log to show."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"exited with {process.returncode}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return None
+        except OSError:
+            time.sleep(0.1)
+    return f"did not start listening within {seconds:.0f} s"
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, 15 s to finish (a server drains), then SIGKILL."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Server:
     """One uvicorn process serving ``benchmarks.serve:create`` for ``target``.
 
@@ -677,18 +703,12 @@ class Server:
         self._process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self._log,
                                          stderr=subprocess.STDOUT)
         # Under callgrind, Python runs some 50 times slower: start-up takes a minute.
-        deadline = time.monotonic() + (300 if self.callgrind_dir else 30)
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"server for {self.target} exited:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
+        problem = wait_until_listening(self._process, self.port,
+                                       300 if self.callgrind_dir else 30)
+        if problem is not None:
+            log = self.log()
             self.__exit__()
-            raise RuntimeError(f"server for {self.target} did not start:\n{self.log()}")
+            raise RuntimeError(f"server for {self.target} {problem}:\n{log}")
         if self.workers > 1:
             time.sleep(1.5)  # the port opens with the first worker; let the others come up
         return self
@@ -712,13 +732,8 @@ class Server:
             connection.close()
 
     def __exit__(self, *exc: object) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            stop_process(self._process)
         self._log.close()
 
 
@@ -754,17 +769,13 @@ class Running:
         return self.process.pid
 
     def __enter__(self) -> Running:
-        deadline = time.monotonic() + 300  # (under callgrind, start-up takes minutes)
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{self.label} exited:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.__exit__()
-        raise SystemExit(f"{self.label} did not start:\n{self.log()}")
+        # (under callgrind, start-up takes minutes)
+        problem = wait_until_listening(self.process, self.port, 300)
+        if problem is not None:
+            log = self.log()
+            self.__exit__()
+            raise SystemExit(f"{self.label} {problem}:\n{log}")
+        return self
 
     def log(self) -> str:
         self._log.seek(0)
@@ -783,13 +794,7 @@ class Running:
             raise SystemExit(f"{self.label} answers {response.status} {body!r}, not {expected}")
 
     def __exit__(self, *exc: object) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 

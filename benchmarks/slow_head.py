@@ -102,25 +102,14 @@ class _Process:
         self.pid, self.port, self.command = self.process.pid, port, " ".join(command)
 
     def __enter__(self) -> _Process:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{self.command} exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.__exit__()
-        raise SystemExit(f"{self.command} did not start listening")
+        problem = harness.wait_until_listening(self.process, self.port, 30)
+        if problem is not None:
+            self.__exit__()
+            raise SystemExit(f"{self.command} {problem}")
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        harness.stop_process(self.process)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
