@@ -539,11 +539,14 @@ def goals(inproc: dict[str, dict[str, Sample]], wire: dict[str, dict[str, Sample
         rows.append([f"over the wire, {SCENARIOS[case].title}: ≥ {WIRE_GOAL_ALL:.2f}x raw "
                      "requests per instruction", f"{share:.3f}x",
                      "met" if share >= WIRE_GOAL_ALL else "**missed**"])
-    for case in STARLETTE_GOAL_CASES:
+    # The peers' goals only when the run measured that peer at all (a run of
+    # raw and minimal_asgi alone would list them all as "not measured").
+    measured = {framework for samples in inproc.values() for framework in samples}
+    for case in STARLETTE_GOAL_CASES if "starlette" in measured else ():
         r = ratio(inproc.get(case, {}), "minimal_asgi", "starlette")
         rows.append([f"in process, {SCENARIOS[case].title}: ≤ {STARLETTE_GOAL:.2f}x Starlette",
                      shown(r), verdict(r, STARLETTE_GOAL, higher=False)])
-    for case in FASTAPI_GOAL_CASES:
+    for case in FASTAPI_GOAL_CASES if "fastapi" in measured else ():
         r = ratio(inproc.get(case, {}), "minimal_asgi", "fastapi")
         rows.append([f"in process, {SCENARIOS[case].title}: ≤ {FASTAPI_GOAL:.2f}x FastAPI",
                      shown(r), verdict(r, FASTAPI_GOAL, higher=False)])

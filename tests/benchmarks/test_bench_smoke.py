@@ -128,6 +128,17 @@ def test_the_over_the_wire_goal_is_decided_by_instructions_too() -> None:
                                ("json", "raw"): 100.0, ("json", "minimal_asgi"): 104.0})
     assert "plaintext: ≥ 0.95x raw requests per instruction | 0.909x | **missed**" in table
     assert "JSON hello: ≥ 0.95x raw requests per instruction | 0.962x | met" in table
+    assert "Starlette" not in table and "FastAPI" not in table  # no peer in this run
+
+
+def test_a_peer_measured_in_the_run_gets_its_goals() -> None:
+    from benchmarks.overhead import goals
+
+    sample = harness.Sample([1.0, 1.1, 1.2])
+    table = goals({"json": {"minimal_asgi": sample, "starlette": sample}}, {})
+    assert "JSON hello: ≤ 0.30x Starlette | 1.00x" in table
+    assert "one query parameter: ≤ 0.30x Starlette | not measured" in table
+    assert "FastAPI" not in table
 
 
 def test_cors_benchmark_apps_answer_as_the_report_says() -> None:
