@@ -883,6 +883,27 @@ def server_instructions(server: Running | Server, directory: str, close: bool, r
     return callgrind_total(directory, pid, label) / requests
 
 
+# Over the wire under callgrind: this many requests after WIRE_WARMUP, one at a
+# time. Per-request counts settle by about 1,000 (the garbage collector's
+# periodic passes average out); 2,000 leaves a margin.
+WIRE_REQUESTS = 2_000
+WIRE_WARMUP = 300
+
+
+def uvicorn_instructions(target: str, request: HTTPRequest, expected: Expected) -> float:
+    """Instructions per request of the whole uvicorn process (httptools, uvloop,
+    the app ``target`` names) under callgrind, once it has answered
+    ``request`` as ``expected``: the over-the-wire figure without the
+    machine's noise. A minute or so, most of it start-up."""
+    with tempfile.TemporaryDirectory() as folder, \
+            Server(target, callgrind_dir=folder) as server:
+        problems = check(server.fetch(request), expected)
+        if problems:
+            raise RuntimeError(f"{target} over HTTP: " + "; ".join(problems))
+        return server_instructions(server, folder, close=False, requests=WIRE_REQUESTS,
+                                   warmup=WIRE_WARMUP, request=request)
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time a process has spent so far (Linux), or None.
 

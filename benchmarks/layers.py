@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 
 from benchmarks import harness
 from benchmarks.apps.layers import EXPECTED, REQUEST, VARIANTS, build
-from benchmarks.harness import Server, markdown_table, progress
+from benchmarks.harness import markdown_table, progress
 
 NAME = "layers"
-WIRE_REQUESTS = 2_000  # as the overhead benchmark's --instructions (see there)
-WIRE_WARMUP = 300
 
 
 def _count_cases() -> dict[str, object]:
@@ -57,14 +54,8 @@ def over_the_wire() -> dict[str, float]:
     counts = {}
     for variant in VARIANTS:
         progress(f"over the wire: {variant} (uvicorn under callgrind)")
-        with tempfile.TemporaryDirectory() as folder, \
-                Server(f"{NAME}:{variant}:plaintext", callgrind_dir=folder) as server:
-            problems = harness.check(server.fetch(REQUEST), EXPECTED)
-            if problems:
-                raise SystemExit(f"{variant} over HTTP: " + "; ".join(problems))
-            counts[variant] = harness.server_instructions(
-                server, folder, close=False, requests=WIRE_REQUESTS, warmup=WIRE_WARMUP,
-                request=REQUEST)
+        counts[variant] = harness.uvicorn_instructions(
+            f"{NAME}:{variant}:plaintext", REQUEST, EXPECTED)
     return counts
 
 
@@ -93,7 +84,8 @@ def report(command: str, inproc: dict[str, float], wire: dict[str, float],
         "(benchmarks/apps/layers.py says what each variant adds). In process: the app called "
         "directly, as the overhead benchmark's in-process figures (the measuring loop "
         f"included). Over the wire: the whole uvicorn process (httptools, uvloop), "
-        f"{WIRE_REQUESTS:,} keep-alive requests one at a time after {WIRE_WARMUP}. Counts, "
+        f"{harness.WIRE_REQUESTS:,} keep-alive requests one at a time after "
+        f"{harness.WIRE_WARMUP}. Counts, "
         "not times: they do not move with the machine's load."
     )
     lines = ["# What each layer of a request costs", "", what, "", f"Command: `{command}`", ""]

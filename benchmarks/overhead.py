@@ -22,7 +22,6 @@ import cProfile
 import os
 import pstats
 import sys
-import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -188,29 +187,19 @@ def measure_wire(settings: Settings, apps: dict[tuple[str, str], Any], case: str
     return rps, cpu
 
 
-# Over the wire under callgrind: this many requests after WIRE_WARMUP, one at a
-# time. Per-request counts settle by about 1,000 (the garbage collector's
-# periodic passes average out); 2,000 leaves a margin.
-WIRE_REQUESTS = 2_000
-WIRE_WARMUP = 300
-
-
 def count_wire_instructions(apps: dict[tuple[str, str], Any], scenarios: Sequence[str]
                             ) -> dict[tuple[str, str], float]:
     """Instructions per request of the whole uvicorn process (httptools, uvloop,
     the app) for raw ASGI and minimal_asgi: the over-the-wire ratio without the
-    machine's noise. A minute or so per server, most of it start-up."""
+    machine's noise (harness.uvicorn_instructions)."""
     counts = {}
     for case in scenarios:
         for framework in ("raw", "minimal_asgi"):
             if (case, framework) not in apps:
                 continue
             progress(f"counting instructions over the wire: {framework} {case} (callgrind)")
-            with tempfile.TemporaryDirectory() as folder, \
-                    Server(f"{NAME}:{framework}:{case}", callgrind_dir=folder) as server:
-                counts[(case, framework)] = harness.server_instructions(
-                    server, folder, close=False, requests=WIRE_REQUESTS, warmup=WIRE_WARMUP,
-                    request=SCENARIOS[case].request)
+            counts[(case, framework)] = harness.uvicorn_instructions(
+                f"{NAME}:{framework}:{case}", SCENARIOS[case].request, SCENARIOS[case].expected)
     return counts
 
 
@@ -225,7 +214,8 @@ def wire_instruction_table(counts: dict[tuple[str, str], float], scenarios: Sequ
                      f"{mine / raw:.3f}x", f"{raw / mine:.3f}x"])
     return ("\n## Over the wire: instructions per request (ratio to raw ASGI)\n\n"
             "The whole uvicorn process (httptools, uvloop, the app) under valgrind's callgrind, "
-            f"{WIRE_REQUESTS:,} keep-alive requests sent one at a time after {WIRE_WARMUP} to "
+            f"{harness.WIRE_REQUESTS:,} keep-alive requests sent one at a time after "
+            f"{harness.WIRE_WARMUP} to "
             "warm up. Kernel time is not counted; both apps make the same system calls. "
             "\"requests per instruction\" is raw's count over minimal_asgi's: the share of raw "
             "ASGI's requests per second a CPU-bound server would reach, with no noise.\n\n"
