@@ -33,9 +33,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite runs on every core (pytest-xdist: -n auto), coverage gathered from
+# each worker by pytest-cov and checked against fail_under in pyproject.toml.
+# Tests may run at once: each has its own Redis prefix, PostgreSQL schema, free
+# port and tmp_path (docs/31-testing.md). One file, one worker: -n 0 (or pytest).
 test: deps lint typecheck
-	$(BIN)/coverage run -m pytest
-	$(BIN)/coverage report
+	$(BIN)/pytest -n auto --cov --cov-report=term-missing
 
 # The documentation site (mkdocs.yml) in site/, built the way tests/test_docs_site.py
 # builds it: --strict, so a broken link, anchor or API reference stops it. To read
