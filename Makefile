@@ -36,9 +36,11 @@ typecheck: $(STAMP)
 # The suite runs on every core (pytest-xdist: -n auto), coverage gathered from
 # each worker by pytest-cov and checked against fail_under in pyproject.toml.
 # Tests may run at once: each has its own Redis prefix, PostgreSQL schema, free
-# port and tmp_path (docs/31-testing.md). One file, one worker: -n 0 (or pytest).
+# port and tmp_path (docs/31-testing.md). At most 4 workers: each opens its own
+# PostgreSQL and Redis connections, and PostgreSQL allows 100 by default (the
+# suite is run with 2 here; more is untested). One file, one worker: plain pytest.
 test: deps lint typecheck
-	$(BIN)/pytest -n auto --cov --cov-report=term-missing
+	$(BIN)/pytest -n auto --maxprocesses=4 --cov --cov-report=term-missing
 
 # The documentation site (mkdocs.yml) in site/, built the way tests/test_docs_site.py
 # builds it: --strict, so a broken link, anchor or API reference stops it. To read
