@@ -82,6 +82,7 @@ _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _LINGER_SECONDS = 1.0  # how long a refused client may go on sending before we close
 _CLOSE = (0, "close without an answer")  # _read_head: the client left, or idled too long
 _CLIENT_CLOSED_REQUEST = 499  # nginx's log-only status: the client left before the response ended
+_END_OF_MESSAGE = h11.EndOfMessage()  # (frozen: one will do for every response)
 
 
 def head_problem(head: bytes, complete: bool, config: Config) -> tuple[int, str] | None:
@@ -201,21 +202,55 @@ class _Alarm:
     loop (``call_later``) that wakes the read with nothing
     (``Transport.stop_reading``) does the same work for a fraction of it - as
     uvicorn does. ``rang`` stays set, so a read about to start sees it too.
+
+    PERF: the timer is not cancelled and made again for every deadline: with
+    keep-alive that was one timer made and one cancelled per request (about
+    8,000 instructions with uvloop: docs/10-the-server.md, step 10). The
+    deadline is a number; the timer, once made, rings at or before it and, if
+    the deadline has moved later (or been cleared) meanwhile, sets itself
+    again for the new one (or goes). A new timer is made only when the
+    deadline moves earlier than the one running, and ``close`` drops it with
+    the connection.
     """
 
-    __slots__ = ("_handle", "_transport", "rang")
+    __slots__ = ("_deadline", "_handle", "_rings_at", "_transport", "rang")
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
-        self._handle: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None  # in the event loop's time; None: no deadline
+        self._handle: asyncio.TimerHandle | None = None  # the timer, if one runs
+        self._rings_at = 0.0  # when it runs for
         self.rang = False
 
     def set(self, seconds: float) -> None:
         """Ring in ``seconds`` (instead of whenever it was set to ring)."""
+        loop = asyncio.get_running_loop()
+        self._deadline = deadline = loop.time() + seconds
+        self.rang = False
+        if self._handle is None or self._rings_at > deadline:
+            self._start(loop, deadline, seconds)
+
+    def _start(self, loop: asyncio.AbstractEventLoop, deadline: float, seconds: float) -> None:
+        """A timer for ``deadline``, ``seconds`` from now (instead of the one running)."""
         if self._handle is not None:
             self._handle.cancel()
-        self.rang = False
-        self._handle = asyncio.get_running_loop().call_later(seconds, self.ring)
+        self._rings_at = deadline
+        # (call_later, not call_at: uvloop's call_at is a call_later, and dearer)
+        self._handle = loop.call_later(seconds, self._check)
+
+    def _check(self) -> None:
+        """The timer is up: ring if the deadline is (to the clock's millisecond), else wait on."""
+        self._handle = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        loop = asyncio.get_running_loop()
+        left = deadline - loop.time()
+        if left > 0.001:
+            self._start(loop, deadline, left)
+        else:
+            self._deadline = None
+            self.ring()
 
     def ring(self) -> None:
         """Now: the timeout is up, or a graceful shutdown ends the wait."""
@@ -223,10 +258,15 @@ class _Alarm:
         self._transport.stop_reading()
 
     def clear(self) -> None:
+        self._deadline = None
+        self.rang = False
+
+    def close(self) -> None:
+        """The connection is done: no timer left behind for it."""
+        self._deadline = None
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self.rang = False
 
 
 class _ChunkLines:
@@ -381,6 +421,7 @@ class HTTP11Protocol:
             if self._linger:
                 with anyio.CancelScope(shield=True):
                     await self.transport.linger(self._linger)
+            self._alarm.close()
             self.transport.close()
             await self._wait_for_apps()
 
@@ -394,10 +435,14 @@ class HTTP11Protocol:
         docs/10-the-server.md).
         What the task group did, ``_wait_for_apps`` does: the connection ends
         when its app tasks do, and cancelling it cancels them.
+
+        PERF: the task takes itself out of ``_apps`` as it ends (``_Cycle.run``),
+        not by a done callback: the event loop would schedule and run that as
+        one more callback per request. (A task cancelled before it ever ran
+        stays in the set, done, until the connection ends.)
         """
-        task = asyncio.get_running_loop().create_task(cycle.run())
-        self._apps.add(task)
-        task.add_done_callback(self._apps.discard)
+        cycle.task = asyncio.get_running_loop().create_task(cycle.run())
+        self._apps.add(cycle.task)
 
     async def _wait_for_apps(self) -> None:
         try:
@@ -516,13 +561,15 @@ class HTTP11Protocol:
             headers.insert(0, (b"host", authority))
         raw_path, _, query_string = target.partition(b"?")
         root_path = self.config.root_path
+        path = raw_path.decode("latin-1")
         scope: dict[str, Any] = {
             "type": kind,
             "asgi": {"version": "3.0", "spec_version": "2.5"},
             "http_version": request.http_version.decode(),
             "scheme": "http" if kind == "http" else "ws",
-            "path": root_path + unquote(raw_path.decode("latin-1")),
-            "raw_path": root_path.encode() + raw_path,
+            # PERF: most paths have no %-escape, and need no call to unquote
+            "path": root_path + (unquote(path) if "%" in path else path),
+            "raw_path": (root_path.encode() + raw_path) if root_path else raw_path,
             "query_string": query_string,
             "root_path": root_path,
             "headers": headers,  # lower-case names, in order, repeats kept
@@ -604,7 +651,7 @@ class HTTP11Protocol:
             self._alarm.clear()
             cycle.end_of_body()  # a receive() still waiting now returns http.disconnect
         if not cycle.complete:
-            await cycle.done.wait()
+            await cycle.wait_finished()
             if not cycle.complete:
                 return False
         if self.h11.their_state is h11.SEND_BODY:  # the app answered without reading it all
@@ -746,7 +793,7 @@ class HTTP11Protocol:
                 if cycle.complete:
                     return True  # the next request has begun to arrive
             if not cycle.stopped:
-                await cycle.done.wait()
+                await cycle.wait_finished()
             return True
         finally:
             # Joined once, not appended to on each read: a client sending a byte
@@ -763,7 +810,7 @@ class HTTP11Protocol:
         if cycle.take_over_response():
             cycle.complete = True  # (the server's response; the access log has its line)
             await self._refuse(status, detail, cycle.request)
-        cycle.done.set()
+        cycle.finish()
 
 
 def _chunk(body: bytes, more_body: bool) -> Message:
@@ -797,13 +844,17 @@ class _Cycle:
             self.body_to_app, self.body = anyio.create_memory_object_stream[Message](1)
             self.wants_body = asyncio.Event()  # the app called receive(): time for 100 Continue
         # (asyncio's events, not anyio's wrappers around them: the server runs on asyncio)
-        self.done = asyncio.Event()  # the response is complete, or never will be
+        self.finished = False  # the response is complete, or never will be
+        self._finished: asyncio.Event | None = None  # made by the first wait_finished()
         # The connection's reads of a streamed body, cancelled by stop_reading:
         self.reading = anyio.CancelScope() if whole_body is None else None
         self.watching = False  # the connection has read the whole body and watches the socket
         self.stopped = False  # stop_reading was called: no more reads for this request
         self.buffered = 0  # while watching: the bytes of the next request in h11's buffer
-        self.expected_continue = connection.h11.they_are_waiting_for_100_continue
+        # (a body that came whole with its head has been read: no go-ahead to wait for)
+        self.expected_continue = (
+            whole_body is None and connection.h11.they_are_waiting_for_100_continue
+        )
         self.chunk_lines: _ChunkLines | None = None  # set for a chunked body
         self.sent_continue = False
         self.started = False  # http.response.start received (or the server answered)
@@ -813,6 +864,7 @@ class _Cycle:
         self.body_bytes = 0
         self._response: h11.Response | None = None  # the head, held until the first body
         self._started_at = time.perf_counter() if connection.config.access_log else 0.0
+        self.task: asyncio.Task[None] | None = None  # the app's (see HTTP11Protocol._start_app)
 
     async def run(self) -> None:
         """Call the app; answer 500 for it if it fails before its response starts."""
@@ -828,11 +880,12 @@ class _Cycle:
                 logger.error("ASGI app returned without completing its response")
                 await self._internal_error()
         finally:
+            self.connection._apps.discard(self.task)  # (see HTTP11Protocol._start_app)
             if not self.complete and self.connection.config.access_log:
                 self._log(self.status if self.started else _CLIENT_CLOSED_REQUEST)
             if not self.complete:
                 self.stop_reading()
-            self.done.set()
+            self.finish()
 
     async def receive(self) -> Message:
         if self.complete or self.disconnected:
@@ -841,13 +894,32 @@ class _Cycle:
             message, self.whole_body = self.whole_body, None
             return message
         if self.body is None:  # the body came whole: what is left to hear is the end
-            await self.done.wait()
+            await self.wait_finished()
             return {"type": "http.disconnect"}
         self.wants_body.set()
         try:
             return await self.body.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):  # the server stopped reading
             return {"type": "http.disconnect"}
+
+    def finish(self) -> None:
+        """The response is complete, or never will be: whoever waits for that goes on."""
+        self.finished = True
+        if self._finished is not None:
+            self._finished.set()
+
+    async def wait_finished(self) -> None:
+        """Until ``finish()``.
+
+        PERF: the event is made only when someone waits. On most requests
+        nobody does - the response is complete before the connection or
+        ``receive()`` would wait for it - and an ``asyncio.Event`` made (and
+        set) per request cost about 4,600 instructions with keep-alive.
+        """
+        if not self.finished:
+            if self._finished is None:
+                self._finished = asyncio.Event()
+            await self._finished.wait()
 
     def end_of_body(self) -> None:
         """No more of the body will be read (it is all read, or never will be)."""
@@ -882,16 +954,19 @@ class _Cycle:
 
     async def _write(self, body: bytes, more_body: bool) -> None:
         # Head, body and end in one write: one system call for a small response.
-        h11_connection = self.connection.h11
-        parts = []
+        # PERF: h11's send() is send_with_data_passthrough() and a join of its
+        # pieces; one join here for the three, and one EndOfMessage for all
+        # responses (h11's events are frozen), not one made and checked each time.
+        h11_send = self.connection.h11.send_with_data_passthrough
+        parts: list[bytes] = []
         if self._response is not None:
-            parts.append(_serialize(h11_connection, self._response))
+            parts += h11_send(self._response) or ()
             self._response = None
         if body and not self.is_head:  # HEAD: the headers of a GET, no body
-            parts.append(_serialize(h11_connection, h11.Data(data=body)))
+            parts += h11_send(h11.Data(data=body)) or ()
             self.body_bytes += len(body)
         if not more_body:
-            parts.append(_serialize(h11_connection, h11.EndOfMessage()))
+            parts += h11_send(_END_OF_MESSAGE) or ()
         try:
             await self.connection.transport.write(b"".join(parts))
         except ClientDisconnected:
@@ -902,7 +977,7 @@ class _Cycle:
             if self.connection.config.access_log:
                 self._log(self.status)
             self.connection._response_complete(self)
-            self.done.set()
+            self.finish()
 
     def take_over_response(self) -> bool:
         """Claim the response for the server, if the app has written none of it yet."""
@@ -915,7 +990,7 @@ class _Cycle:
         self.disconnected = True
         self.end_of_body()
         self.stop_reading()
-        self.done.set()
+        self.finish()
 
     def stop_reading(self) -> None:
         """End the connection's reads for this request: ``_run_cycle`` decides what next.

@@ -175,6 +175,30 @@ def test_idle_keep_alive_connection_is_closed_after_the_timeout() -> None:
             assert connection.server_closed()  # nothing more sent: the server hangs up
 
 
+def test_the_keep_alive_timeout_starts_again_after_each_response() -> None:
+    """The connection's timer is kept from one request to the next (``_Alarm``):
+    when it comes, a deadline moved later since must keep the connection open."""
+    with minimal_asgi_server(apps.hello, keep_alive_timeout=1.0) as address:
+        with RawConnection(address) as connection:
+            for _ in range(3):  # the third comes 1.2 s after the first response
+                connection.send(request("GET", "/"))
+                assert connection.read_response().status == 200
+                time.sleep(0.6)
+            assert connection.server_closed()  # idle since the last one: hung up
+
+
+def test_a_head_begun_after_a_long_keep_alive_wait_gets_the_shorter_read_timeout() -> None:
+    """A deadline moved earlier than the timer running (keep-alive, then a head's
+    read_timeout) gets a timer of its own: the 408 comes long before the keep-alive
+    timeout, within the client's 5 s."""
+    with minimal_asgi_server(apps.hello, keep_alive_timeout=60, read_timeout=0.5) as address:
+        with RawConnection(address, timeout=5) as connection:
+            connection.send(request("GET", "/"))
+            assert connection.read_response().status == 200
+            connection.send(b"GET / HTTP/1.1\r\nHost: exa")  # ... and the rest never comes
+            assert connection.read_response().status == 408
+
+
 def test_a_new_connection_that_sends_nothing_is_closed_after_the_keep_alive_timeout() -> None:
     with minimal_asgi_server(apps.hello, keep_alive_timeout=0.3) as address:
         with socket.create_connection(address, timeout=10) as sock:
