@@ -178,12 +178,15 @@ def test_idle_keep_alive_connection_is_closed_after_the_timeout() -> None:
 def test_the_keep_alive_timeout_starts_again_after_each_response() -> None:
     """The connection's timer is kept from one request to the next (``_Alarm``):
     when it comes, a deadline moved later since must keep the connection open."""
-    with minimal_asgi_server(apps.hello, keep_alive_timeout=1.0) as address:
+    # Each wait is 0.8 s inside the timeout (a busy machine must not fail it);
+    # the third request comes 2.4 s after the first response, past a timer
+    # that was not set again.
+    with minimal_asgi_server(apps.hello, keep_alive_timeout=2.0) as address:
         with RawConnection(address) as connection:
-            for _ in range(3):  # the third comes 1.2 s after the first response
+            for _ in range(3):
                 connection.send(request("GET", "/"))
                 assert connection.read_response().status == 200
-                time.sleep(0.6)
+                time.sleep(1.2)
             assert connection.server_closed()  # idle since the last one: hung up
 
 
